@@ -1,0 +1,5 @@
+/* placeholder: main.c is being written */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * A capture worker: owns its flow table, nDPI state, name parsers and counters. Gets frames
+ * (from the reader thread's ring, or inline with one worker), decodes them, keeps flows, runs
+ * DPI, the DNS parser and the name parsers, and writes observations to its output queue.
+ * Every function here is called by the worker's own thread only, except where noted.
+ */
+#ifndef TIPOFF_SENSOR_WORKER_H
+#define TIPOFF_SENSOR_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sensor/decode.h"
+#include "sensor/dns.h"
+#include "sensor/names.h"
+
+struct outq;
+
+struct worker_config {
+	unsigned id;                 /* 0..N-1 */
+	uint32_t max_flows;          /* flow table cap for this worker; oldest idle evicted */
+	uint64_t tcp_timeout_ns;     /* idle timeouts (defaults 300 s, 120 s, 60 s) */
+	uint64_t udp_timeout_ns;
+	uint64_t other_timeout_ns;
+	uint64_t active_timeout_ns;  /* a flow longer than this is cut and restarted (default 1800 s) */
+	const char *observer_name;   /* observer.name in every line; borrowed for the worker's life */
+	struct outq *out;            /* where observation lines go; NULL: observations off */
+};
+
+#define WORKER_COUNTERS(X)                                                                     \
+	X(packets)                                                                             \
+	X(bytes)                                                                               \
+	X(flows_created)                                                                       \
+	X(flows_expired)      /* ended by idle or active timeout */                            \
+	X(flows_evicted)      /* ended early because the table was full */                     \
+	X(flows_ended)        /* ended at the end of input */                                  \
+	X(dns_messages)                                                                        \
+	X(obs_flow)                                                                            \
+	X(obs_dns)                                                                             \
+	X(obs_tls)                                                                             \
+	X(obs_http)                                                                            \
+	X(obs_quic)                                                                            \
+	X(obs_too_long)       /* observation larger than the line buffer: dropped */           \
+	X(dpi_flows_detected)                                                                  \
+	X(dpi_flows_given_up)
+
+enum worker_counter {
+#define WORKER_ENUM_(n) WORKER_##n,
+	WORKER_COUNTERS(WORKER_ENUM_)
+#undef WORKER_ENUM_
+	WORKER_NCOUNTERS
+};
+
+extern const char *const worker_counter_names[WORKER_NCOUNTERS];
+
+struct worker_stats {
+	uint64_t n[WORKER_NCOUNTERS];
+	struct decode_stats decode;
+	uint64_t dns_err[DNS_NERRORS];
+	uint64_t names[NAMES_NCOUNTERS];
+	uint64_t flows_active; /* flows in the table now */
+};
+
+/* Create a worker. Returns NULL (with errno) on allocation or nDPI start-up failure. */
+struct worker *worker_new(const struct worker_config *cfg);
+void worker_free(struct worker *w); /* accepts NULL; does not end flows */
+
+/* Decode and process one captured frame of link type dlt. Never allocates, never blocks. */
+void worker_frame(struct worker *w, int dlt, const uint8_t *data, uint32_t cap_len,
+		  uint32_t wire_len, uint64_t ts_ns);
+
+/* Process an already decoded packet (used by worker_frame and tests). */
+void worker_packet(struct worker *w, const struct pkt *p);
+
+/* End flows idle at now_ns (packet time) and write their records. */
+void worker_expire(struct worker *w, uint64_t now_ns);
+
+/* End every flow (end of input) and write their records. */
+void worker_finish(struct worker *w);
+
+/*
+ * Copy the counters into *out (summing is the caller's job). May be called from another
+ * thread while the worker runs: values are read with relaxed atomics and may be a little old.
+ */
+void worker_get_stats(const struct worker *w, struct worker_stats *out);
+
+
+
+/*
+ * Symmetric hash of p's innermost 5-tuple: both directions of a flow give the same value.
+ * Used by the reader thread to pick a worker; any thread may call it.
+ */
+uint32_t worker_dispatch_hash(const struct pkt *p);
+#endif
