@@ -42,6 +42,7 @@ struct pkt {
 	uint8_t tunnel_depth; /* how many encapsulations were removed (0: plain) */
 	uint16_t vlan;        /* outermost 802.1Q VLAN id, 0 when none */
 	struct addr src, dst; /* innermost IP addresses */
+	struct addr outer_src, outer_dst; /* outermost IP addresses when tunnel_depth > 0 */
 	uint16_t sport, dport; /* TCP/UDP ports; 0 for others */
 	uint32_t tcp_seq;      /* TCP sequence number (for segment reassembly of names) */
 	const uint8_t *l3;     /* innermost IP header */
