@@ -1,5 +1,670 @@
-/* placeholder: main.c is being written */
-int main(void)
+/*
+ * tipoff-sensor: start-up, the reader thread, workers, the output thread, stats and signals.
+ *
+ * Threads: the main thread is the reader. It reads frames from the capture handles in order.
+ * With one worker it processes them inline; with N workers it decodes each frame once to find
+ * the innermost 5-tuple, and copies it into the lock-free ring of the worker chosen by the
+ * symmetric flow hash, so both directions of a (tunnelled) flow meet in one worker. Reading
+ * files, a full ring makes the reader wait (nothing is lost); live, it is a counted drop.
+ * Workers write observation lines into their outq; one output thread writes them out.
+ * A stats thread prints the counters every --stats-interval seconds; SIGTERM/SIGINT stop the
+ * reader, which then drains the workers and the output before exiting.
+ */
+#include "common/log.h"
+#include "sensor/capture.h"
+#include "sensor/decode.h"
+#include "sensor/outq.h"
+#include "sensor/pring.h"
+#include "sensor/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_INPUT_FAILED 1
+#define EXIT_USAGE	  2
+#define MAX_INPUTS	  1024
+#define MAX_WORKERS	  64
+#define NS		  1000000000ull
+
+struct options {
+	const char *inputs[MAX_INPUTS]; /* -r */
+	unsigned ninputs;
+	const char *iface;              /* -i */
+	struct capture_opts cap;
+	char observer[256];
+	unsigned workers;
+	const char *observations;       /* --observations */
+	unsigned stats_interval;        /* seconds, 0: only at exit */
+	uint64_t max_flows;
+};
+
+struct worker_slot {
+	struct worker *w;
+	struct outq *q;
+	struct pring ring;
+	pthread_t thread;
+};
+
+struct sensor {
+	struct options opt;
+	struct worker_slot slot[MAX_WORKERS];
+	unsigned n;
+	bool threaded;           /* workers run in their own threads (n > 1) */
+	bool live;
+	atomic_uint_fast64_t ring_drops; /* live: frames dropped because a worker's ring was full */
+	atomic_uint_fast64_t inputs_failed;
+	/* Kernel counters, refreshed by the reader thread (pcap_stats is not thread-safe). */
+	atomic_uint_fast64_t k_recv, k_drop, k_ifdrop;
+	atomic_bool k_valid;
+};
+
+static atomic_bool stop_requested;
+static atomic_bool reload_requested;
+
+static void on_signal(int sig)
 {
+	if (sig == SIGHUP)
+		atomic_store(&reload_requested, true);
+	else
+		atomic_store(&stop_requested, true);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tipoff-sensor (-r FILE [-r FILE ...] | -i IFACE) [options]\n"
+		"  -r FILE                read a pcap/pcapng file ('-' = stdin); repeat for one stream\n"
+		"  -i IFACE               capture live on IFACE\n"
+		"  -s SNAPLEN             bytes captured per packet (live; default 262144)\n"
+		"  -p                     do not put the interface into promiscuous mode\n"
+		"  -B KIB                 kernel capture buffer size in KiB (live)\n"
+		"  -f EXPR                BPF filter expression\n"
+		"  --observer-name NAME   observer.name in every record (default: host name)\n"
+		"  --workers N            worker threads (default 1)\n"
+		"  --observations PATH    write observations as JSON lines ('-' = stdout)\n"
+		"  --stats-interval SEC   print stats JSON on stderr every SEC seconds\n"
+		"  --max-flows N          flow table cap over all workers (default 1000000)\n"
+		"  -v, --verbose          more log output (repeat for debug)\n"
+		"  -h, --help             this text\n");
+}
+
+static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_OBSERVER = 256, OPT_WORKERS, OPT_OBS, OPT_STATS, OPT_MAXFLOWS };
+	static const struct option longopts[] = {
+		{ "observer-name", required_argument, NULL, OPT_OBSERVER },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "observations", required_argument, NULL, OPT_OBS },
+		{ "stats-interval", required_argument, NULL, OPT_STATS },
+		{ "max-flows", required_argument, NULL, OPT_MAXFLOWS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int verbosity = LOG_NOTICE;
+	unsigned long long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->cap.promisc = true;
+	o->workers = 1;
+	o->max_flows = 1000000;
+	if (gethostname(o->observer, sizeof(o->observer) - 1) != 0)
+		snprintf(o->observer, sizeof(o->observer), "tipoff");
+
+	while ((c = getopt_long(argc, argv, "r:i:s:pB:f:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (o->ninputs == MAX_INPUTS) {
+				fprintf(stderr, "tipoff-sensor: too many -r files (max %d)\n",
+					MAX_INPUTS);
+				return -1;
+			}
+			o->inputs[o->ninputs++] = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 's':
+			if (!parse_uint(optarg, 262144, &v)) {
+				fprintf(stderr, "tipoff-sensor: bad -s '%s'\n", optarg);
+				return -1;
+			}
+			o->cap.snaplen = (int)v;
+			break;
+		case 'p':
+			o->cap.promisc = false;
+			break;
+		case 'B':
+			if (!parse_uint(optarg, INT_MAX / 1024, &v)) {
+				fprintf(stderr, "tipoff-sensor: bad -B '%s'\n", optarg);
+				return -1;
+			}
+			o->cap.buffer_kib = (int)v;
+			break;
+		case 'f':
+			o->cap.bpf = optarg;
+			break;
+		case OPT_OBSERVER:
+			snprintf(o->observer, sizeof(o->observer), "%s", optarg);
+			break;
+		case OPT_WORKERS:
+			if (!parse_uint(optarg, MAX_WORKERS, &v) || v == 0) {
+				fprintf(stderr, "tipoff-sensor: --workers must be 1..%d\n",
+					MAX_WORKERS);
+				return -1;
+			}
+			o->workers = (unsigned)v;
+			break;
+		case OPT_OBS:
+			o->observations = optarg;
+			break;
+		case OPT_STATS:
+			if (!parse_uint(optarg, 86400, &v)) {
+				fprintf(stderr, "tipoff-sensor: bad --stats-interval '%s'\n",
+					optarg);
+				return -1;
+			}
+			o->stats_interval = (unsigned)v;
+			break;
+		case OPT_MAXFLOWS:
+			if (!parse_uint(optarg, 1ull << 32, &v) || v == 0) {
+				fprintf(stderr, "tipoff-sensor: bad --max-flows '%s'\n", optarg);
+				return -1;
+			}
+			o->max_flows = v;
+			break;
+		case 'v':
+			verbosity = verbosity < LOG_INFO ? LOG_INFO : LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tipoff-sensor: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if ((o->ninputs == 0) == (o->iface == NULL)) {
+		fprintf(stderr, "tipoff-sensor: give either -r FILE... or -i IFACE\n");
+		usage(stderr);
+		return -1;
+	}
+	log_init("tipoff-sensor", verbosity, false);
 	return 0;
+}
+
+/* ----- stats ----------------------------------------------------------------------- */
+
+static void stats_sum(struct sensor *s, struct worker_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < s->n; i++) {
+		struct worker_stats ws;
+
+		worker_get_stats(s->slot[i].w, &ws);
+		for (int k = 0; k < WORKER_NCOUNTERS; k++)
+			t->n[k] += ws.n[k];
+		for (int k = 0; k < DECODE_NCOUNTERS; k++)
+			t->decode.n[k] += ws.decode.n[k];
+		for (int k = 0; k < DNS_NERRORS; k++)
+			t->dns_err[k] += ws.dns_err[k];
+		for (int k = 0; k < NAMES_NCOUNTERS; k++)
+			t->names[k] += ws.names[k];
+		t->flows_active += ws.flows_active;
+	}
+}
+
+static json_t *counters_json(const uint64_t *v, const char *const *names, int n, int from)
+{
+	json_t *o = json_object();
+
+	for (int k = from; k < n; k++)
+		json_object_set_new(o, names[k], json_integer((json_int_t)v[k]));
+	return o;
+}
+
+static void stats_print(struct sensor *s, bool final)
+{
+	struct worker_stats t;
+	json_t *root, *obs, *flows;
+	uint64_t dropped = 0;
+	char *text;
+
+	stats_sum(s, &t);
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->slot[i].q != NULL)
+			dropped += outq_dropped(s->slot[i].q);
+
+	root = json_object();
+	json_object_set_new(root, "event", json_pack("{s:s,s:s}", "kind", "metric", "dataset",
+						     final ? "tipoff.stats.final" : "tipoff.stats"));
+	json_object_set_new(root, "packets", json_integer((json_int_t)t.n[WORKER_packets]));
+	json_object_set_new(root, "bytes", json_integer((json_int_t)t.n[WORKER_bytes]));
+	json_object_set_new(root, "decode",
+			    counters_json(t.decode.n, decode_counter_names, DECODE_NCOUNTERS, 0));
+	flows = json_object();
+	json_object_set_new(flows, "created", json_integer((json_int_t)t.n[WORKER_flows_created]));
+	json_object_set_new(flows, "expired", json_integer((json_int_t)t.n[WORKER_flows_expired]));
+	json_object_set_new(flows, "evicted", json_integer((json_int_t)t.n[WORKER_flows_evicted]));
+	json_object_set_new(flows, "ended", json_integer((json_int_t)t.n[WORKER_flows_ended]));
+	json_object_set_new(flows, "active", json_integer((json_int_t)t.flows_active));
+	json_object_set_new(root, "flows", flows);
+	obs = json_object();
+	json_object_set_new(obs, "flow", json_integer((json_int_t)t.n[WORKER_obs_flow]));
+	json_object_set_new(obs, "dns", json_integer((json_int_t)t.n[WORKER_obs_dns]));
+	json_object_set_new(obs, "tls", json_integer((json_int_t)t.n[WORKER_obs_tls]));
+	json_object_set_new(obs, "http", json_integer((json_int_t)t.n[WORKER_obs_http]));
+	json_object_set_new(obs, "quic", json_integer((json_int_t)t.n[WORKER_obs_quic]));
+	json_object_set_new(obs, "dropped",
+			    json_integer((json_int_t)(dropped + t.n[WORKER_obs_too_long])));
+	json_object_set_new(root, "observations", obs);
+	json_object_set_new(root, "worker",
+			    counters_json(t.n, worker_counter_names, WORKER_NCOUNTERS, 0));
+	json_object_set_new(root, "dns_errors",
+			    counters_json(t.dns_err, dns_error_names, DNS_NERRORS, 1));
+	json_object_set_new(root, "names",
+			    counters_json(t.names, names_counter_names, NAMES_NCOUNTERS, 0));
+	if (s->live) {
+		json_t *k = json_object();
+
+		json_object_set_new(k, "received",
+				    json_integer((json_int_t)atomic_load(&s->k_recv)));
+		json_object_set_new(k, "dropped",
+				    json_integer((json_int_t)atomic_load(&s->k_drop)));
+		json_object_set_new(k, "if_dropped",
+				    json_integer((json_int_t)atomic_load(&s->k_ifdrop)));
+		json_object_set_new(k, "ring_dropped",
+				    json_integer((json_int_t)atomic_load(&s->ring_drops)));
+		json_object_set_new(root, "kernel", k);
+	}
+	json_object_set_new(root, "workers", json_integer(s->n));
+	json_object_set_new(root, "inputs_failed",
+			    json_integer((json_int_t)atomic_load(&s->inputs_failed)));
+	text = json_dumps(root, JSON_COMPACT);
+	if (text != NULL) {
+		fprintf(stderr, "%s\n", text);
+		fflush(stderr);
+		free(text);
+	}
+	json_decref(root);
+}
+
+static void *stats_main(void *arg)
+{
+	struct sensor *s = arg;
+	uint64_t waited_ms = 0;
+
+	while (!atomic_load(&stop_requested)) {
+		const struct timespec tick = { 0, 100 * 1000000 };
+
+		nanosleep(&tick, NULL);
+		waited_ms += 100;
+		if (waited_ms >= (uint64_t)s->opt.stats_interval * 1000) {
+			waited_ms = 0;
+			stats_print(s, false);
+		}
+	}
+	return NULL;
+}
+
+/* ----- workers ---------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct worker_slot *ws = arg;
+	unsigned idle = 0;
+
+	for (;;) {
+		const struct pring_rec *rec = pring_peek(&ws->ring);
+
+		if (rec == NULL) {
+			/* Spin briefly, then yield, then nap: the reader is usually close. */
+			if (++idle < 64) {
+				continue;
+			} else if (idle < 1024) {
+				sched_yield();
+			} else {
+				const struct timespec nap = { 0, 50000 };
+
+				nanosleep(&nap, NULL);
+			}
+			continue;
+		}
+		idle = 0;
+		switch (rec->kind) {
+		case PRING_FRAME:
+			worker_frame(ws->w, rec->dlt, rec->data, rec->cap_len, rec->wire_len,
+				     rec->ts_ns);
+			break;
+		case PRING_TICK:
+			worker_expire(ws->w, rec->ts_ns);
+			if (ws->q != NULL && rec->wire_len == 1)
+				outq_flush(ws->q);
+			break;
+		case PRING_END:
+			worker_finish(ws->w);
+			if (ws->q != NULL)
+				outq_flush(ws->q);
+			pring_done(&ws->ring, rec);
+			return NULL;
+		default:
+			log_err("sensor: unknown ring record (kind=%u); exiting", rec->kind);
+			abort();
+		}
+		pring_done(&ws->ring, rec);
+	}
+}
+
+/* Queue a control record to every worker, waiting for room (control records are never lost). */
+static void send_all(struct sensor *s, uint16_t kind, uint64_t ts_ns, uint32_t flag)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		while (!pring_put(&s->slot[i].ring, kind, 0, NULL, 0, flag, ts_ns))
+			sched_yield();
+}
+
+static void dispatch(struct sensor *s, int dlt, const struct capture_pkt *cp)
+{
+	struct decode_stats scratch;
+	struct pkt p;
+	unsigned idx = 0;
+
+	if (!s->threaded) {
+		worker_frame(s->slot[0].w, dlt, cp->data, cp->cap_len, cp->wire_len, cp->ts_ns);
+		return;
+	}
+	/* The worker decodes again and counts; this decode only picks the worker. */
+	if (decode_packet(dlt, cp->data, cp->cap_len, cp->wire_len, cp->ts_ns, &p, &scratch) ==
+	    DECODE_OK)
+		idx = worker_dispatch_hash(&p) % s->n;
+	while (!pring_put(&s->slot[idx].ring, PRING_FRAME, dlt, cp->data, cp->cap_len,
+			  cp->wire_len, cp->ts_ns)) {
+		if (s->live) {
+			atomic_fetch_add_explicit(&s->ring_drops, 1, memory_order_relaxed);
+			return;
+		}
+		sched_yield();
+	}
+}
+
+/* Time moved on: expire idle flows (packet time), and flush output chunks when live. */
+static void advance_time(struct sensor *s, uint64_t now_ns, bool flush)
+{
+	if (!s->threaded) {
+		worker_expire(s->slot[0].w, now_ns);
+		if (flush && s->slot[0].q != NULL)
+			outq_flush(s->slot[0].q);
+		return;
+	}
+	send_all(s, PRING_TICK, now_ns, flush ? 1 : 0);
+}
+
+static void refresh_kernel_stats(struct sensor *s, struct capture *c)
+{
+	uint64_t r, d, i;
+
+	if (capture_stats(c, &r, &d, &i)) {
+		atomic_store(&s->k_recv, r);
+		atomic_store(&s->k_drop, d);
+		atomic_store(&s->k_ifdrop, i);
+		atomic_store(&s->k_valid, true);
+	}
+}
+
+/* Read one capture handle to its end (or until stopped). Returns false on a read error. */
+static bool read_capture(struct sensor *s, struct capture *c, const char *name,
+			 uint64_t *last_tick_ns)
+{
+	const uint64_t tick_ns = NS;
+	int dlt = capture_dlt(c);
+	struct capture_pkt cp;
+
+	if (!decode_supports_dlt(dlt))
+		log_warn("sensor: link type not decoded; packets will be counted only (input=%s dlt=%d)",
+			 name, dlt);
+	while (!atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
+		enum capture_status st = capture_next(c, &cp);
+
+		if (st == CAPTURE_PACKET) {
+			dispatch(s, dlt, &cp);
+			if (cp.ts_ns >= *last_tick_ns + tick_ns || cp.ts_ns + tick_ns < *last_tick_ns) {
+				*last_tick_ns = cp.ts_ns;
+				advance_time(s, cp.ts_ns, s->live);
+				if (s->live)
+					refresh_kernel_stats(s, c);
+			}
+			continue;
+		}
+		if (st == CAPTURE_TIMEOUT) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_REALTIME, &now);
+			*last_tick_ns = (uint64_t)now.tv_sec * NS + (uint64_t)now.tv_nsec;
+			advance_time(s, *last_tick_ns, true);
+			refresh_kernel_stats(s, c);
+			continue;
+		}
+		if (st == CAPTURE_EOF)
+			return true;
+		log_err("sensor: read failed; what was read before stays counted (input=%s error=%s)",
+			name, capture_error(c));
+		return false;
+	}
+	if (s->live)
+		refresh_kernel_stats(s, c);
+	return true;
+}
+
+static int open_observations(const char *path)
+{
+	int fd;
+
+	if (path == NULL)
+		return -1;
+	if (strcmp(path, "-") == 0)
+		return STDOUT_FILENO;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		int e = errno;
+
+		log_err("sensor: cannot open observations file (path=%s error=%s)", path,
+			strerror(e));
+		return -2;
+	}
+	return fd;
+}
+
+static int start_workers(struct sensor *s, uint64_t max_flows, bool with_obs)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		struct worker_slot *ws = &s->slot[i];
+		struct worker_config wc = {
+			.id = i,
+			.max_flows = (uint32_t)(max_flows / s->n > 0 ? max_flows / s->n : 1),
+			.tcp_timeout_ns = 300 * NS,
+			.udp_timeout_ns = 120 * NS,
+			.other_timeout_ns = 60 * NS,
+			.active_timeout_ns = 1800 * NS,
+			.observer_name = s->opt.observer,
+		};
+
+		if (with_obs) {
+			ws->q = outq_new(16, 1 << 20, !s->live);
+			if (ws->q == NULL)
+				return -ENOMEM;
+		}
+		wc.out = ws->q;
+		ws->w = worker_new(&wc);
+		if (ws->w == NULL) {
+			log_err("sensor: cannot create worker (id=%u error=%s)", i, strerror(errno));
+			return -ENOMEM;
+		}
+	}
+	if (!s->threaded)
+		return 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		struct worker_slot *ws = &s->slot[i];
+		int rc;
+
+		if (pring_init(&ws->ring, 16u << 20) != 0)
+			return -ENOMEM;
+		rc = pthread_create(&ws->thread, NULL, worker_main, ws);
+		if (rc != 0) {
+			log_err("sensor: cannot start worker thread (id=%u error=%s)", i,
+				strerror(rc));
+			return -rc;
+		}
+	}
+	return 0;
+}
+
+static void finish_workers(struct sensor *s)
+{
+	if (!s->threaded) {
+		worker_finish(s->slot[0].w);
+		if (s->slot[0].q != NULL)
+			outq_flush(s->slot[0].q);
+		return;
+	}
+	send_all(s, PRING_END, 0, 0);
+	for (unsigned i = 0; i < s->n; i++)
+		pthread_join(s->slot[i].thread, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sensor s;
+	struct outq *qs[MAX_WORKERS];
+	struct out_writer *writer = NULL;
+	pthread_t stats_thread;
+	bool stats_started = false;
+	uint64_t last_tick_ns = 0;
+	struct sigaction sa;
+	int obs_fd, rc = 0;
+
+	if (parse_options(argc, argv, &s.opt) != 0)
+		return EXIT_USAGE;
+	s.n = s.opt.workers;
+	s.threaded = s.n > 1;
+	s.live = s.opt.iface != NULL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	obs_fd = open_observations(s.opt.observations);
+	if (obs_fd == -2)
+		return EXIT_USAGE;
+
+	/* Open the live handle before anything else so that start-up errors come first. */
+	struct capture *live = NULL;
+	if (s.live) {
+		char err[512];
+
+		live = capture_open_live(s.opt.iface, &s.opt.cap, err, sizeof(err));
+		if (live == NULL) {
+			log_err("sensor: cannot capture (interface=%s error=%s)", s.opt.iface, err);
+			return EXIT_USAGE;
+		}
+	}
+
+	if (start_workers(&s, s.opt.max_flows, obs_fd >= 0) != 0)
+		return EXIT_USAGE;
+	if (obs_fd >= 0) {
+		for (unsigned i = 0; i < s.n; i++)
+			qs[i] = s.slot[i].q;
+		writer = out_writer_start(obs_fd, qs, s.n);
+		if (writer == NULL) {
+			log_err("sensor: cannot start output thread (error=%s)", strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	if (s.opt.stats_interval > 0 &&
+	    pthread_create(&stats_thread, NULL, stats_main, &s) == 0)
+		stats_started = true;
+
+	if (s.live) {
+		log_notice("sensor: capturing (interface=%s workers=%u)", s.opt.iface, s.n);
+		if (!read_capture(&s, live, s.opt.iface, &last_tick_ns))
+			atomic_fetch_add(&s.inputs_failed, 1);
+		capture_close(live);
+	} else {
+		for (unsigned i = 0; i < s.opt.ninputs; i++) {
+			char err[512];
+			struct capture *c;
+
+			if (atomic_load(&stop_requested))
+				break;
+			c = capture_open_file(s.opt.inputs[i], &s.opt.cap, err, sizeof(err));
+			if (c == NULL) {
+				log_err("sensor: cannot read input (input=%s error=%s)",
+					s.opt.inputs[i], err);
+				atomic_fetch_add(&s.inputs_failed, 1);
+				continue;
+			}
+			if (!read_capture(&s, c, s.opt.inputs[i], &last_tick_ns))
+				atomic_fetch_add(&s.inputs_failed, 1);
+			capture_close(c);
+		}
+	}
+
+	finish_workers(&s);
+	atomic_store(&stop_requested, true);
+	if (stats_started)
+		pthread_join(stats_thread, NULL);
+	if (writer != NULL) {
+		int werr = out_writer_stop(writer);
+
+		if (werr != 0) {
+			log_err("sensor: writing observations failed (error=%s)", strerror(-werr));
+			rc = EXIT_INPUT_FAILED;
+		}
+	}
+	stats_print(&s, true);
+	if (obs_fd > STDOUT_FILENO)
+		close(obs_fd);
+	for (unsigned i = 0; i < s.n; i++) {
+		worker_free(s.slot[i].w);
+		outq_free(s.slot[i].q);
+		if (s.threaded)
+			pring_destroy(&s.slot[i].ring);
+	}
+	if (atomic_load(&s.inputs_failed) > 0)
+		rc = EXIT_INPUT_FAILED;
+	return rc;
 }
