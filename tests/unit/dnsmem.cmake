@@ -1,0 +1,6 @@
+add_executable(test_dnsmem ${CMAKE_CURRENT_SOURCE_DIR}/test_dnsmem.c)
+target_link_libraries(test_dnsmem PRIVATE tipoff_dnsmem tipoff_check)
+add_test(NAME test_dnsmem COMMAND test_dnsmem)
+set_tests_properties(test_dnsmem PROPERTIES LABELS unit)
+add_test(NAME test_dnsmem_race COMMAND test_dnsmem race)
+set_tests_properties(test_dnsmem_race PROPERTIES LABELS "unit;concurrency")
