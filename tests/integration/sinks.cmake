@@ -1,0 +1,33 @@
+# Alert sinks against real peers: sink_driver (stdin lines -> alertq -> the real alert output
+# thread and sinks) driven by test_sinks.py with a real redis-server on a free loopback port
+# and a Python unix-socket notifier stand-in. Python 3 + pytest (Debian: python3-pytest).
+add_executable(sink_driver ${CMAKE_CURRENT_SOURCE_DIR}/sink_driver.c)
+target_link_libraries(sink_driver PRIVATE tipoff_sinks PkgConfig::JANSSON)
+
+if(NOT TIPOFF_PYTHON3)
+	find_program(_tipoff_path_python3 python3)
+	foreach(_py /usr/bin/python3 ${_tipoff_path_python3})
+		if(EXISTS "${_py}")
+			execute_process(COMMAND "${_py}" -c "import pytest"
+				RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+			if(_rc EQUAL 0)
+				set(TIPOFF_PYTHON3 "${_py}" CACHE FILEPATH "python3 with pytest for integration tests")
+				break()
+			endif()
+		endif()
+	endforeach()
+endif()
+
+if(NOT TIPOFF_PYTHON3)
+	message(WARNING "no python3 with pytest found: sink integration tests not registered")
+else()
+	find_program(TIPOFF_REDIS_SERVER redis-server)
+	add_test(NAME sinks_against_real_peers
+		COMMAND ${TIPOFF_PYTHON3} -m pytest -q -p no:cacheprovider
+			${CMAKE_CURRENT_SOURCE_DIR}/test_sinks.py
+		WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+	set_tests_properties(sinks_against_real_peers PROPERTIES
+		ENVIRONMENT "SINK_DRIVER=$<TARGET_FILE:sink_driver>;REDIS_SERVER=${TIPOFF_REDIS_SERVER};PYTHONDONTWRITEBYTECODE=1"
+		LABELS integration
+		TIMEOUT 600)
+endif()
