@@ -17,6 +17,7 @@
 #define DNS_MAX_ANSWERS   128 /* answer records kept per message */
 #define DNS_NAME_WIRE_MAX 255 /* RFC 1035 2.3.4 */
 #define DNS_NAME_TEXT_MAX 1024 /* presentation form with \DDD escapes, incl. the NUL */
+#define DNS_MAX_PTRS      64  /* compression pointers followed per name */
 
 /* A name in uncompressed wire form: length-prefixed labels, without the final zero octet. */
 struct dns_name {
@@ -81,6 +82,41 @@ struct dns_msg {
  * false when not even the header is there. Never allocates.
  */
 bool dns_parse(const uint8_t *msg, size_t len, struct dns_msg *out);
+
+/*
+ * Split a TCP DNS stream (RFC 1035 4.2.2: each message behind a 2-byte length) starting at
+ * p[0..len). Sets *msg and *msg_len to the first message and returns the bytes it takes with its
+ * prefix, so that the caller can loop: for (n; (n = dns_tcp_next(p, len, &m, &ml)) > 0;
+ * p += n, len -= n) dns_parse(m, ml, ...). When the message is cut by the end of p, *msg_len
+ * is the readable part (dns_parse then reports truncated) and the return value is len.
+ * Returns 0 (and *msg NULL) when fewer than 2 bytes are left. *msg borrows p.
+ */
+size_t dns_tcp_next(const uint8_t *p, size_t len, const uint8_t **msg, size_t *msg_len);
+
+/*
+ * Per-direction state of a TCP DNS stream for dns_tcp_segment(): where the next message
+ * starts. Small enough for a flow record; zero it when the flow is created.
+ */
+struct dns_tcp_state {
+	uint32_t next_seq; /* sequence number of the byte expected next */
+	uint32_t skip;     /* bytes still to come of a message cut by a segment end */
+	uint8_t len_hi;    /* first byte of a length prefix cut after it */
+	uint8_t flags;     /* internal: synchronised, len_hi valid */
+};
+
+/* Called by dns_tcp_segment for each message start; cut: the message goes on past p. */
+typedef void dns_msg_fn(void *arg, const uint8_t *msg, size_t len, bool cut);
+
+/*
+ * Feed one TCP segment (sequence number seq, payload p[0..len)) of one direction of a port-53
+ * flow. Calls fn for every message that starts in the segment (the readable part when it
+ * goes on past the segment) and skips the continuation of a cut message in the following
+ * segments, so that it is never read as a message of its own. Retransmitted bytes are
+ * skipped; after a gap the segment start is taken as a message start. No buffering, never
+ * allocates.
+ */
+void dns_tcp_segment(struct dns_tcp_state *s, uint32_t seq, const uint8_t *p, size_t len,
+		     dns_msg_fn *fn, void *arg);
 
 /*
  * Presentation form of name into buf (size >= DNS_NAME_TEXT_MAX): labels joined by '.',
