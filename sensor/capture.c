@@ -146,6 +146,11 @@ bool capture_stats(struct capture *c, uint64_t *received, uint64_t *dropped, uin
 	return true;
 }
 
+void capture_breakloop(struct capture *c)
+{
+	pcap_breakloop(c->p);
+}
+
 void capture_close(struct capture *c)
 {
 	if (c == NULL)

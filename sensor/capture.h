@@ -52,6 +52,9 @@ const char *capture_error(struct capture *c);
 /* Kernel counters of a live handle (pcap_stats); false when not available. */
 bool capture_stats(struct capture *c, uint64_t *received, uint64_t *dropped, uint64_t *if_dropped);
 
+/* Make a blocked capture_next() return CAPTURE_EOF soon. Safe in a signal handler. */
+void capture_breakloop(struct capture *c);
+
 void capture_close(struct capture *c); /* accepts NULL */
 
 #endif

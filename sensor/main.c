@@ -73,13 +73,21 @@ struct sensor {
 
 static atomic_bool stop_requested;
 static atomic_bool reload_requested;
+/* The live handle, so that SIGTERM can wake a reader blocked on a quiet interface. */
+static _Atomic(struct capture *) live_handle;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	struct capture *c;
+
+	if (sig == SIGHUP) {
 		atomic_store(&reload_requested, true);
-	else
-		atomic_store(&stop_requested, true);
+		return;
+	}
+	atomic_store(&stop_requested, true);
+	c = atomic_load(&live_handle);
+	if (c != NULL)
+		capture_breakloop(c);
 }
 
 static void usage(FILE *f)
@@ -475,8 +483,11 @@ static bool read_capture(struct sensor *s, struct capture *c, const char *name,
 			refresh_kernel_stats(s, c);
 			continue;
 		}
-		if (st == CAPTURE_EOF)
+		if (st == CAPTURE_EOF) {
+			if (s->live)
+				refresh_kernel_stats(s, c);
 			return true;
+		}
 		log_err("sensor: read failed; what was read before stays counted (input=%s error=%s)",
 			name, capture_error(c));
 		return false;
@@ -603,6 +614,15 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Threads started from here on inherit a mask without our signals, so handlers run on
+	 * the main thread only (which owns the capture handle the handler may break). */
+	sigset_t sigs, oldsigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
+
 	if (start_workers(&s, s.opt.max_flows, obs_fd >= 0) != 0)
 		return EXIT_USAGE;
 	if (obs_fd >= 0) {
@@ -617,11 +637,15 @@ int main(int argc, char **argv)
 	if (s.opt.stats_interval > 0 &&
 	    pthread_create(&stats_thread, NULL, stats_main, &s) == 0)
 		stats_started = true;
+	pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
 
 	if (s.live) {
 		log_notice("sensor: capturing (interface=%s workers=%u)", s.opt.iface, s.n);
-		if (!read_capture(&s, live, s.opt.iface, &last_tick_ns))
+		atomic_store(&live_handle, live);
+		if (!atomic_load(&stop_requested) &&
+		    !read_capture(&s, live, s.opt.iface, &last_tick_ns))
 			atomic_fetch_add(&s.inputs_failed, 1);
+		atomic_store(&live_handle, NULL);
 		capture_close(live);
 	} else {
 		for (unsigned i = 0; i < s.opt.ninputs; i++) {
