@@ -42,7 +42,12 @@ struct worker_config {
 	X(obs_quic)                                                                            \
 	X(obs_too_long)       /* observation larger than the line buffer: dropped */           \
 	X(dpi_flows_detected)                                                                  \
-	X(dpi_flows_given_up)
+	X(dpi_flows_given_up)                                                                  \
+	X(dpi_packets)        /* packets fed to nDPI */                                        \
+	X(dpi_no_state)       /* flows left unclassified: the nDPI state pool was empty */     \
+	X(flows_tcp_reused)   /* ended because a SYN opened a new connection after FIN/RST */  \
+	X(initiator_swaps)    /* a late SYN from the side taken as responder swapped roles */  \
+	X(dns_tcp_skipped)    /* TCP port-53 segments not at a known message boundary */
 
 enum worker_counter {
 #define WORKER_ENUM_(n) WORKER_##n,
