@@ -201,7 +201,7 @@ size_t alert_encode(struct alert_enc *e, const struct matcher_snapshot *snap,
 	}
 	if (c->dns_qname != NULL) {
 		JW_PUTL(&w, ",\"dns\":{\"question\":{\"name\":");
-		jw_name(&w, c->dns_qname, c->dns_qname_len);
+		jw_str(&w, c->dns_qname, c->dns_qname_len);
 		JW_PUTL(&w, "}}");
 	}
 	if (c->sni != NULL) {

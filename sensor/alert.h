@@ -25,7 +25,7 @@ struct alert_context {
 	const char *src_org, *dst_org; /* NULL when unknown */
 	const char *community_id;     /* NULL to leave out */
 	const char *protocol;         /* network.protocol; NULL or "" to leave out */
-	const uint8_t *dns_qname;     /* as seen; NULL when none */
+	const char *dns_qname;        /* presentation form (\DDD escapes) as seen; NULL: none */
 	size_t dns_qname_len;
 	const uint8_t *sni;           /* TLS/QUIC SNI that raised it, as seen */
 	size_t sni_len;

@@ -54,6 +54,18 @@ struct flow_dir {
 	uint64_t last_ns;
 };
 
+#define FLOW_MAX_ALERTED 8 /* alert keys remembered per flow (once-per-flow suppression) */
+
+/* The worker's matching state of a flow (zeroed at creation). */
+struct flow_match {
+	uint64_t gen;       /* snapshot generation the ends were matched against; 0: not yet */
+	uint64_t first_seq; /* read sequence number of the first packet (DNS memory "earlier") */
+	uint32_t asn[2];    /* AS numbers of the initiator and responder (0: unknown/not looked up) */
+	uint32_t alerted[FLOW_MAX_ALERTED]; /* low bits of the keys of alerts raised in the flow */
+	uint8_t nalerted;
+	bool asn_done;      /* asn[] was looked up */
+};
+
 /*
  * One flow. The key is canonical: (addr[0], port[0]) <= (addr[1], port[1]) as bytes, so both
  * directions find the same record. Fields are written by the owning worker only.
@@ -81,6 +93,7 @@ struct flow {
 	/* owned by the worker: zeroed at creation, released in its end callback */
 	struct names_state names;
 	struct dpi_flow dpi;
+	struct flow_match match; /* alert state: the verdict's generation, alerts raised */
 	uint16_t dns_seq_ok;      /* bit per direction: dns_next_seq[] is known */
 	uint32_t dns_next_seq[2]; /* DNS over TCP: sequence number of the next message */
 	char community_id[COMMUNITY_ID_SIZE]; /* "" until first needed */

@@ -9,6 +9,7 @@
  * line and counts it (live: capture must not stall). Lines never straddle chunks, so output
  * from several workers interleaves only at line boundaries.
  */
+#include "common/stdout_lock.h"
 #include "sensor/outq.h"
 #include "sensor/spsc.h"
 
@@ -154,18 +155,26 @@ void outq_flush(struct outq *q)
 
 static int write_all(int fd, const char *p, size_t n)
 {
+	int rc = 0;
+
+	/* stdout may be shared with the alert sink "-": keep lines whole */
+	if (fd == STDOUT_FILENO)
+		stdout_lock();
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			rc = -errno;
+			break;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
-	return 0;
+	if (fd == STDOUT_FILENO)
+		stdout_unlock();
+	return rc;
 }
 
 /* Write every chunk queued now; returns how many were written. */

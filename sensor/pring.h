@@ -26,6 +26,7 @@ struct pring_rec {
 	uint32_t cap_len;
 	uint32_t wire_len;
 	uint64_t ts_ns;
+	uint64_t seq;      /* read sequence number of the frame */
 	uint8_t data[];
 };
 
@@ -55,7 +56,7 @@ static inline void pring_destroy(struct pring *r)
 
 /* Producer: append a record; false when there is no room now. */
 static inline bool pring_put(struct pring *r, uint16_t kind, int dlt, const uint8_t *data,
-			     uint32_t cap_len, uint32_t wire_len, uint64_t ts_ns)
+			     uint32_t cap_len, uint32_t wire_len, uint64_t ts_ns, uint64_t seq)
 {
 	size_t need = (sizeof(struct pring_rec) + cap_len + 7) & ~(size_t)7;
 	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -87,6 +88,7 @@ static inline bool pring_put(struct pring *r, uint16_t kind, int dlt, const uint
 	rec->cap_len = cap_len;
 	rec->wire_len = wire_len;
 	rec->ts_ns = ts_ns;
+	rec->seq = seq;
 	if (cap_len > 0)
 		memcpy(rec->data, data, cap_len);
 	atomic_store_explicit(&r->tail, tail + need, memory_order_release);

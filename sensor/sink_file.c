@@ -6,6 +6,7 @@
  * never the workers.
  */
 #include "common/log.h"
+#include "common/stdout_lock.h"
 #include "sensor/sink.h"
 
 #include <errno.h>
@@ -30,6 +31,9 @@ void sink__file_flush(struct sink *s)
 	struct sink_file *f = s->priv;
 	size_t off = 0;
 
+	/* stdout may be shared with the observation writer: keep lines whole */
+	if (f->fd == STDOUT_FILENO)
+		stdout_lock();
 	while (off < f->used) {
 		ssize_t w = write(f->fd, f->buf + off, f->used - off);
 
@@ -43,6 +47,8 @@ void sink__file_flush(struct sink *s)
 		}
 		off += (size_t)w;
 	}
+	if (f->fd == STDOUT_FILENO)
+		stdout_unlock();
 	f->used = 0;
 	f->lines = 0;
 }
@@ -99,16 +105,25 @@ int sink__file_send(struct sink *s, const char *line, size_t len)
 	if (len + 1 > SINK_FILE_BUF) {
 		/* A line larger than the buffer goes out on its own. */
 		size_t off = 0;
+		int rc = 0;
 
+		if (f->fd == STDOUT_FILENO)
+			stdout_lock();
 		while (off < len) {
 			ssize_t w = write(f->fd, line + off, len - off);
 
 			if (w == -1 && errno == EINTR)
 				continue;
-			if (w <= 0)
-				return w == -1 ? -errno : -EIO;
+			if (w <= 0) {
+				rc = w == -1 ? -errno : -EIO;
+				break;
+			}
 			off += (size_t)w;
 		}
+		if (f->fd == STDOUT_FILENO)
+			stdout_unlock();
+		if (rc != 0)
+			return rc;
 		f->buf[0] = '\n';
 		f->used = 1;
 		f->lines = 1;

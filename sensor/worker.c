@@ -15,21 +15,30 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sensor/alert.h"
+#include "sensor/alertq.h"
+#include "sensor/asn.h"
 #include "sensor/community_id.h"
 #include "sensor/cursor.h"
+#include "sensor/dnsrec.h"
 #include "sensor/dpi.h"
 #include "sensor/flow.h"
+#include "sensor/match.h"
 #include "sensor/obs.h"
 #include "sensor/outq.h"
+#include "sensor/rules.h"
+#include "sensor/suppress.h"
 
 #define WORKER_PUBLISH_EVERY  256
 #define WORKER_DEFAULT_FLOWS  65536
 #define WORKER_DPI_STATES_MAX 65536
 #define WORKER_NAMES_BUFS_MAX 1024
 #define WORKER_NS             1000000000ull
+#define WORKER_ALERT_MAX      (64 * 1024) /* envelope + alert line */
 
 const char *const worker_counter_names[WORKER_NCOUNTERS] = {
 #define WORKER_NAME_(n) #n,
@@ -48,12 +57,25 @@ struct worker {
 	unsigned since_publish;    /* packets since the last publish */
 	struct worker_stats stats; /* published: single writer, relaxed atomic stores */
 	struct dns_msg dns;        /* scratch for the message being written */
+	/* Matching: the snapshot and ASN database of the current read-side section (refreshed by
+	 * worker_quiescent), or NULL without rules. */
+	const struct matcher_snapshot *snap;
+	const struct asn_db *asn;
+	uint64_t gen;              /* generation of snap */
+	bool snap_has_asn;         /* snap has AS-number indicators or assets */
+	struct match_env env;
+	struct alert_enc *enc;
+	char *alert_buf;           /* envelope + line of the alert being written */
 };
 
 struct worker_emit {
 	struct worker *w;
 	struct flow *f;
 	const struct pkt *p;
+	const struct dns_msg *m;   /* lookup alerts: the DNS message */
+	enum names_kind kind;      /* name alerts: which name */
+	const uint8_t *name;       /* name alerts: as seen */
+	size_t name_len;
 };
 
 static inline void worker_store(uint64_t *c, uint64_t v)
@@ -192,6 +214,14 @@ struct worker *worker_new(const struct worker_config *cfg)
 		if (w->obs == NULL)
 			goto out_free;
 	}
+	w->env.observer = w->cfg.observer_name;
+	w->env.operator_alerts = w->cfg.operator_alerts;
+	if (cfg->rules != NULL) {
+		w->enc = alert_enc_new(cfg->id, cfg->observer_name);
+		w->alert_buf = malloc(WORKER_ALERT_MAX);
+		if (w->enc == NULL || w->alert_buf == NULL)
+			goto out_free;
+	}
 	return w;
 out_free:
 	worker_free(w);
@@ -209,11 +239,256 @@ void worker_free(struct worker *w)
 	community_id_ctx_free(w->cid);
 	names_ctx_free(w->names);
 	dpi_free(w->dpi);
+	alert_enc_free(w->enc);
+	free(w->alert_buf);
 	free(w);
 }
 
+/* ----- matching: alerts -------------------------------------------------------------- */
+
+static void worker_flow_asns(struct worker *w, struct flow *f)
+{
+	if (f->match.asn_done)
+		return;
+	f->match.asn_done = true;
+	if (w->asn == NULL || !w->snap_has_asn)
+		return;
+	asn_lookup(w->asn, flow_src_addr(f), &f->match.asn[0], NULL, 0);
+	asn_lookup(w->asn, flow_dst_addr(f), &f->match.asn[1], NULL, 0);
+}
+
+/* true the first time key is raised in f (remembers up to FLOW_MAX_ALERTED keys) */
+static bool worker_first_in_flow(struct flow *f, uint64_t key)
+{
+	uint32_t k = (uint32_t)key | 1;
+
+	for (unsigned i = 0; i < f->match.nalerted; i++)
+		if (f->match.alerted[i] == k)
+			return false;
+	if (f->match.nalerted < FLOW_MAX_ALERTED)
+		f->match.alerted[f->match.nalerted++] = k;
+	return true;
+}
+
+/* Fill source/destination of c: src/dst with their ports, AS numbers and organisations. */
+static void worker_alert_ends(struct worker *w, struct alert_context *c, const struct addr *src,
+			      uint16_t sport, const struct addr *dst, uint16_t dport,
+			      char *src_org, char *dst_org, size_t orgsize)
+{
+	c->has_endpoints = true;
+	c->src = *src;
+	c->dst = *dst;
+	c->sport = sport;
+	c->dport = dport;
+	src_org[0] = dst_org[0] = '\0';
+	if (w->asn != NULL) {
+		asn_lookup(w->asn, src, &c->src_asn, src_org, orgsize);
+		asn_lookup(w->asn, dst, &c->dst_asn, dst_org, orgsize);
+	}
+	c->src_org = src_org;
+	c->dst_org = dst_org;
+}
+
+static void worker_alert_emit(void *arg, const struct match_alert *a)
+{
+	static const enum worker_counter by_kind[] = { WORKER_alerts_contact, WORKER_alerts_lookup,
+						       WORKER_alerts_inbound, WORKER_alerts_contact };
+	struct worker_emit *e = arg;
+	struct worker *w = e->w;
+	struct flow *f = e->f;
+	const struct matcher_participant *pt =
+		a->participant == MATCH_OPERATOR ? NULL : matcher_participant(w->snap, a->participant);
+	const struct matcher_asset *as =
+		a->asset == MATCH_NO_ASSET ? NULL : matcher_asset(w->snap, a->asset);
+	struct suppress_envelope env = { .ts_ns = e->p->ts_ns, .magic = SUPPRESS_MAGIC };
+	struct alert_context c;
+	char src_org[128], dst_org[128], qname[DNS_NAME_TEXT_MAX], proto[DPI_NAME_SIZE];
+	size_t len, off;
+
+	env.key = suppress_key(pt != NULL ? pt->id : "operator",
+			       matcher_indicator(w->snap, a->indicator)->value,
+			       as != NULL ? as->value : "", a->kind);
+	if (!worker_first_in_flow(f, env.key)) {
+		worker_add(w, WORKER_alerts_flow_dup, 1);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.ts_ns = e->p->ts_ns;
+	c.proto = f->proto;
+	c.community_id = worker_flow_cid(w, f);
+	c.rules_generation = w->gen;
+	proto[0] = '\0';
+	if (f->dpi.status == DPI_DONE && dpi_flow_name(w->dpi, &f->dpi, proto, sizeof(proto)) > 0)
+		c.protocol = proto;
+	if (a->kind == MATCH_LOOKUP) {
+		/* source is the asking host: a query's sender, a response's receiver */
+		const struct pkt *p = e->p;
+
+		if (e->m->qr)
+			worker_alert_ends(w, &c, &p->dst, p->dport, &p->src, p->sport, src_org,
+					  dst_org, sizeof(src_org));
+		else
+			worker_alert_ends(w, &c, &p->src, p->sport, &p->dst, p->dport, src_org,
+					  dst_org, sizeof(src_org));
+		if (e->m->nq > 0) {
+			c.dns_qname_len = dns_name_text(&e->m->q[0].name, qname, sizeof(qname));
+			if (c.dns_qname_len >= sizeof(qname))
+				c.dns_qname_len = strnlen(qname, sizeof(qname) - 1);
+			c.dns_qname = qname;
+		}
+	} else {
+		worker_alert_ends(w, &c, flow_src_addr(f), flow_src_port(f), flow_dst_addr(f),
+				  flow_dst_port(f), src_org, dst_org, sizeof(src_org));
+		if (e->name != NULL && e->kind == NAMES_HTTP_HOST) {
+			c.http_host = e->name;
+			c.http_host_len = e->name_len;
+		} else if (e->name != NULL) {
+			c.sni = e->name;
+			c.sni_len = e->name_len;
+		}
+	}
+	len = alert_encode(w->enc, w->snap, a, &c, w->alert_buf + sizeof(env),
+			   WORKER_ALERT_MAX - sizeof(env), &off);
+	if (len == 0) {
+		worker_add(w, WORKER_alerts_dropped, 1);
+		return;
+	}
+	env.tipoff_off = (uint32_t)off;
+	memcpy(w->alert_buf, &env, sizeof(env));
+	while (w->cfg.alerts_wait && alertq_is_full(w->cfg.alerts))
+		sched_yield();
+	if (!alertq_push(w->cfg.alerts, w->alert_buf, sizeof(env) + len)) {
+		worker_add(w, WORKER_alerts_dropped, 1);
+		return;
+	}
+	worker_add(w, by_kind[a->kind], 1);
+}
+
+static struct match_flow worker_match_flow(const struct flow *f)
+{
+	struct match_flow mf = {
+		.init = *flow_src_addr(f),
+		.resp = *flow_dst_addr(f),
+		.init_asn = f->match.asn[0],
+		.resp_asn = f->match.asn[1],
+		.is_dns = flow_has_ports(f) && (f->port[0] == 53 || f->port[1] == 53),
+		.first_seq = f->match.first_seq,
+		.ts_ns = f->first_ns,
+	};
+
+	return mf;
+}
+
+/* contact/inbound through the flow's ends: once per flow and snapshot generation */
+static void worker_match_ends(struct worker *w, struct flow *f, const struct pkt *p)
+{
+	struct worker_emit e = { .w = w, .f = f, .p = p };
+	struct match_flow mf;
+
+	if (f->match.gen == w->gen)
+		return;
+	f->match.gen = w->gen;
+	worker_flow_asns(w, f);
+	mf = worker_match_flow(f);
+	worker_add(w, WORKER_lookups, 1);
+	match_flow_ends(&w->env, w->snap, w->cfg.dnsmem, &mf, worker_alert_emit, &e);
+}
+
+/* contact through a name the flow carries: lower case, trailing dot dropped */
+static void worker_match_name(struct worker *w, struct flow *f, const struct pkt *p,
+			      enum names_kind kind, const uint8_t *name, size_t len)
+{
+	struct worker_emit e = { .w = w, .f = f, .p = p, .kind = kind, .name = name,
+				 .name_len = len };
+	char norm[256];
+	struct match_flow mf;
+
+	if (len == 0 || len >= sizeof(norm))
+		return;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = name[i];
+
+		norm[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	while (len > 0 && norm[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return;
+	worker_flow_asns(w, f);
+	mf = worker_match_flow(f);
+	worker_add(w, WORKER_lookups, 1);
+	match_flow_name(&w->env, w->snap, &mf, norm, len, worker_alert_emit, &e);
+}
+
+/* lookup alerts of a DNS message, and (one worker) the DNS memory */
+static void worker_match_dns(struct worker *w, struct flow *f, const struct pkt *p,
+			     const struct dns_msg *m, uint64_t seq)
+{
+	static _Thread_local char qn[DNS_MAX_QUESTIONS][DNS_NAME_TEXT_MAX];
+	static _Thread_local char tn[DNS_MAX_ANSWERS][DNS_NAME_TEXT_MAX];
+	const char *qp[DNS_MAX_QUESTIONS], *tp[DNS_MAX_ANSWERS];
+	size_t ql[DNS_MAX_QUESTIONS], tl[DNS_MAX_ANSWERS];
+	struct worker_emit e = { .w = w, .f = f, .p = p, .m = m };
+	uint32_t asking_asn = 0;
+
+	if (w->cfg.dnsmem_writer && w->cfg.dnsmem != NULL && m->qr)
+		dnsrec_record(w->cfg.dnsmem, m, &p->dst, seq, p->ts_ns);
+	if (w->snap == NULL)
+		return;
+	for (unsigned i = 0; i < m->nq; i++) {
+		ql[i] = dns_name_norm(&m->q[i].name, qn[i], sizeof(qn[i]));
+		qp[i] = ql[i] < sizeof(qn[i]) ? qn[i] : NULL;
+	}
+	for (unsigned i = 0; i < m->nan; i++) {
+		tp[i] = NULL;
+		tl[i] = 0;
+		if (m->qr && m->an[i].type == 5 && m->an[i].data_ok) {
+			tl[i] = dns_name_norm(&m->an[i].target, tn[i], sizeof(tn[i]));
+			tp[i] = tl[i] < sizeof(tn[i]) ? tn[i] : NULL;
+		}
+	}
+	if (w->asn != NULL && w->snap_has_asn)
+		asn_lookup(w->asn, m->qr ? &p->dst : &p->src, &asking_asn, NULL, 0);
+	worker_add(w, WORKER_lookups, 1);
+	match_dns(&w->env, w->snap, m, &p->src, &p->dst, asking_asn, p->ts_ns, qp, ql, tp, tl,
+		  worker_alert_emit, &e);
+}
+
+/* Does snap hold any AS-number entry (else skip the ASN lookups per flow)? */
+static bool worker_snap_has_asn(const struct matcher_snapshot *snap)
+{
+	const struct matcher_load_stats *st = matcher_snapshot_stats(snap);
+
+	for (size_t i = 0; st != NULL && i < st->nfeeds; i++)
+		if (st->feeds[i].loaded[MATCHER_TYPE_ASN] > 0)
+			return true;
+	for (uint32_t i = 0; st != NULL && i < st->assets; i++) {
+		const struct matcher_asset *as = matcher_asset(snap, i);
+
+		if (as != NULL && as->type == MATCHER_TYPE_ASN)
+			return true;
+	}
+	return false;
+}
+
+void worker_quiescent(struct worker *w)
+{
+	const struct matcher_snapshot *snap;
+
+	if (w->cfg.rules == NULL)
+		return;
+	matcher_quiescent();
+	snap = matcher_current(rules_handle(w->cfg.rules));
+	w->asn = rules_asn(w->cfg.rules);
+	if (snap != w->snap) {
+		w->snap = snap;
+		w->gen = matcher_snapshot_generation(snap);
+		w->snap_has_asn = worker_snap_has_asn(snap);
+	}
+}
+
 static void worker_dns_message(struct worker *w, struct flow *f, const struct pkt *p,
-                               const uint8_t *msg, size_t len)
+                               const uint8_t *msg, size_t len, uint64_t seq)
 {
 	struct dns_msg *m = &w->dns;
 
@@ -227,6 +502,8 @@ static void worker_dns_message(struct worker *w, struct flow *f, const struct pk
 		worker_store(&w->stats.dns_err[m->err], w->stats.dns_err[m->err] + 1);
 	if (w->obs != NULL)
 		worker_obs_result(w, obs_dns(w->obs, p, worker_flow_cid(w, f), m), WORKER_obs_dns);
+	if (w->snap != NULL || w->cfg.dnsmem_writer)
+		worker_match_dns(w, f, p, m, seq);
 }
 
 /*
@@ -235,7 +512,8 @@ static void worker_dns_message(struct worker *w, struct flow *f, const struct pk
  * starts, so a segment is parsed from a message boundary only; a message cut by the end of
  * the segment counts with its readable part, and its continuation is skipped.
  */
-static void worker_dns_tcp(struct worker *w, struct flow *f, uint8_t dir, const struct pkt *p)
+static void worker_dns_tcp(struct worker *w, struct flow *f, uint8_t dir, const struct pkt *p,
+                           uint64_t seq)
 {
 	uint16_t bit = (uint16_t)(1u << dir);
 	size_t off = 0, len = p->payload_len;
@@ -263,7 +541,7 @@ static void worker_dns_tcp(struct worker *w, struct flow *f, uint8_t dir, const 
 		used = dns_tcp_next(p->payload + off, len - off, &msg, &msg_len);
 		if (used == 0 || c.err)
 			break;
-		worker_dns_message(w, f, p, msg, msg_len);
+		worker_dns_message(w, f, p, msg, msg_len, seq);
 		if (msg_len < announced) {
 			/* cut here: the next message starts after the announced length */
 			f->dns_next_seq[dir] = p->tcp_seq + (uint32_t)(off + 2 + announced);
@@ -280,14 +558,15 @@ static void worker_dns_tcp(struct worker *w, struct flow *f, uint8_t dir, const 
 	}
 }
 
-static void worker_dns(struct worker *w, struct flow *f, uint8_t dir, const struct pkt *p)
+static void worker_dns(struct worker *w, struct flow *f, uint8_t dir, const struct pkt *p,
+                       uint64_t seq)
 {
 	if (p->payload_len == 0)
 		return;
 	if (p->proto == IPPROTO_UDP)
-		worker_dns_message(w, f, p, p->payload, p->payload_len);
+		worker_dns_message(w, f, p, p->payload, p->payload_len, seq);
 	else
-		worker_dns_tcp(w, f, dir, p);
+		worker_dns_tcp(w, f, dir, p, seq);
 }
 
 static void worker_name_emit(void *arg, enum names_kind kind, const uint8_t *name, size_t len)
@@ -300,6 +579,8 @@ static void worker_name_emit(void *arg, enum names_kind kind, const uint8_t *nam
 
 	/* the roles are now part of what was written: a late SYN no longer swaps them */
 	e->f->flags |= FLOW_F_ROLES_FIXED;
+	if (w->snap != NULL)
+		worker_match_name(w, e->f, e->p, kind, name, len);
 	if (w->obs == NULL)
 		return;
 	worker_obs_result(
@@ -307,14 +588,16 @@ static void worker_name_emit(void *arg, enum names_kind kind, const uint8_t *nam
 	        c);
 }
 
-void worker_packet(struct worker *w, const struct pkt *p)
+void worker_packet(struct worker *w, const struct pkt *p, uint64_t seq)
 {
 	struct flow_hit hit;
 	struct flow *f = flow_get(w->flows, p, &hit);
 	bool ports = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP;
 
-	if (hit.created)
+	if (hit.created) {
 		worker_add(w, WORKER_flows_created, 1);
+		f->match.first_seq = seq;
+	}
 	if (hit.swapped) {
 		/* what the names parsers saw came from the other side: start them again */
 		names_release(w->names, &f->names);
@@ -323,8 +606,16 @@ void worker_packet(struct worker *w, const struct pkt *p)
 	}
 	if (dpi_wants_packets(&f->dpi))
 		dpi_packet(w->dpi, &f->dpi, p);
+	/* Ends are matched at the first packet, and again when the rules changed (a verdict is
+	 * cached per flow with the snapshot generation). A late SYN that swapped the roles
+	 * re-matches too. */
+	if (w->snap != NULL && (f->match.gen != w->gen || hit.swapped)) {
+		if (hit.swapped)
+			f->match.gen = 0;
+		worker_match_ends(w, f, p);
+	}
 	if (ports && (p->sport == 53 || p->dport == 53))
-		worker_dns(w, f, hit.dir, p);
+		worker_dns(w, f, hit.dir, p, seq);
 	if (ports && hit.dir == FLOW_DIR_SRC && !names_is_done(&f->names)) {
 		struct worker_emit e = { .w = w, .f = f, .p = p };
 
@@ -335,7 +626,7 @@ void worker_packet(struct worker *w, const struct pkt *p)
 }
 
 void worker_frame(struct worker *w, int dlt, const uint8_t *data, uint32_t cap_len,
-                  uint32_t wire_len, uint64_t ts_ns)
+                  uint32_t wire_len, uint64_t ts_ns, uint64_t seq)
 {
 	struct pkt p;
 	enum decode_result r;
@@ -347,7 +638,7 @@ void worker_frame(struct worker *w, int dlt, const uint8_t *data, uint32_t cap_l
 		worker_publish(w);
 		return;
 	}
-	worker_packet(w, &p);
+	worker_packet(w, &p, seq);
 }
 
 void worker_expire(struct worker *w, uint64_t now_ns)

@@ -25,6 +25,13 @@ struct worker_config {
 	uint64_t active_timeout_ns;  /* a flow longer than this is cut and restarted (default 1800 s) */
 	const char *observer_name;   /* observer.name in every line; borrowed for the worker's life */
 	struct outq *out;            /* where observation lines go; NULL: observations off */
+	/* Matching (all NULL/0: the sensor only observes). */
+	struct rules *rules;         /* published snapshots and ASN database (sensor/rules.h) */
+	struct alertq *alerts;       /* this worker's alert queue to the alert output thread */
+	bool alerts_wait;            /* reading files: wait for room instead of dropping */
+	bool operator_alerts;        /* --operator-alerts */
+	struct dnsmem *dnsmem;       /* shared DNS memory (NULL: none) */
+	bool dnsmem_writer;          /* this worker records DNS answers (one worker, inline) */
 };
 
 #define WORKER_COUNTERS(X)                                                                     \
@@ -41,6 +48,12 @@ struct worker_config {
 	X(obs_http)                                                                            \
 	X(obs_quic)                                                                            \
 	X(obs_too_long)       /* observation larger than the line buffer: dropped */           \
+	X(lookups)            /* flows and names matched against the rules */                 \
+	X(alerts_contact)                                                                      \
+	X(alerts_lookup)                                                                       \
+	X(alerts_inbound)                                                                      \
+	X(alerts_flow_dup)    /* same alert again in the same flow: not raised */              \
+	X(alerts_dropped)     /* alert queue full or line too long */                          \
 	X(dpi_flows_detected)                                                                  \
 	X(dpi_flows_given_up)                                                                  \
 	X(dpi_packets)        /* packets fed to nDPI */                                        \
@@ -70,12 +83,22 @@ struct worker_stats {
 struct worker *worker_new(const struct worker_config *cfg);
 void worker_free(struct worker *w); /* accepts NULL; does not end flows */
 
-/* Decode and process one captured frame of link type dlt. Never allocates, never blocks. */
+/*
+ * Decode and process one captured frame of link type dlt, read as number seq (the reader's
+ * count, in read order). Never allocates; never blocks (except, reading files, for room in a
+ * full alert queue).
+ */
 void worker_frame(struct worker *w, int dlt, const uint8_t *data, uint32_t cap_len,
-		  uint32_t wire_len, uint64_t ts_ns);
+		  uint32_t wire_len, uint64_t ts_ns, uint64_t seq);
 
-/* Process an already decoded packet (used by worker_frame and tests). */
-void worker_packet(struct worker *w, const struct pkt *p);
+/*
+ * Between batches: announce a quiescent state to RCU and pick up the current snapshot and ASN
+ * database. The calling thread must have called matcher_reader_register(). No-op without rules.
+ */
+void worker_quiescent(struct worker *w);
+
+/* Process an already decoded packet read as number seq (used by worker_frame and tests). */
+void worker_packet(struct worker *w, const struct pkt *p, uint64_t seq);
 
 /* End flows idle at now_ns (packet time) and write their records. */
 void worker_expire(struct worker *w, uint64_t now_ns);

@@ -123,7 +123,7 @@ static int run_capture(const char *path, unsigned nworkers, uint32_t max_flows, 
 			last_tick = ts / NS;
 		}
 		t0 = now_ns();
-		worker_frame(w[idx], dlt, data, h->caplen, h->len, ts);
+		worker_frame(w[idx], dlt, data, h->caplen, h->len, ts, r->frames + 1);
 		r->ns_in_frame += now_ns() - t0;
 		r->frames++;
 	}
@@ -818,7 +818,7 @@ static void run_packets(const struct pkt *ps, size_t n, struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	for (size_t i = 0; i < n; i++)
-		worker_packet(w, &ps[i]);
+		worker_packet(w, &ps[i], i + 1);
 	worker_finish(w);
 	worker_get_stats(w, &r->st);
 	out_writer_stop(wr);
@@ -943,7 +943,8 @@ static void test_stats_readable_while_worker_runs(void)
 		sched_yield(); /* the reader is running before the worker starts */
 	while (pcap_next_ex(pc, &h, &data) == 1) {
 		worker_frame(pl.w, pcap_datalink(pc), data, h->caplen, h->len,
-		             (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * 1000);
+		             (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * 1000,
+		             frames + 1);
 		frames++;
 	}
 	worker_finish(pl.w);
@@ -976,7 +977,7 @@ static void test_worker_free_mid_flow_leaks_nothing(void)
 	w = worker_new(&cfg);
 	while (n++ < 6 && pcap_next_ex(pc, &h, &data) == 1)
 		worker_frame(w, pcap_datalink(pc), data, h->caplen, h->len,
-		             (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * 1000);
+		             (uint64_t)h->ts.tv_sec * NS + (uint64_t)h->ts.tv_usec * 1000, 0);
 	worker_expire(w, (uint64_t)h->ts.tv_sec * NS); /* publishes the modules' counters */
 	worker_get_stats(w, &st);
 	CHECK_U64(st.n[WORKER_flows_created], 1);
