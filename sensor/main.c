@@ -617,22 +617,33 @@ static void send_all(struct sensor *s, uint16_t kind, uint64_t ts_ns, uint32_t f
  * pace. Only responses whose message starts in this packet are read (UDP, or a TCP segment
  * that begins with the length prefix).
  */
-static void record_dns(struct sensor *s, const struct pkt *p, uint64_t seq)
+static void record_dns_msg(struct sensor *s, const struct pkt *p, const uint8_t *msg,
+			   size_t len, uint64_t seq)
 {
-	const uint8_t *msg = p->payload;
-	size_t len = p->payload_len;
-
-	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != 53)
-		return;
-	if (p->proto == IPPROTO_TCP) {
-		if (dns_tcp_next(p->payload, p->payload_len, &msg, &len) == 0)
-			return;
-	}
 	/* QR bit (RFC 1035 4.1.1) before parsing: only responses feed the memory */
 	if (len < 3 || (msg[2] & 0x80) == 0)
 		return;
 	if (dns_parse(msg, len, &s->dns))
 		dnsrec_record(s->dnsmem, &s->dns, &p->dst, seq, p->ts_ns);
+}
+
+static void record_dns(struct sensor *s, const struct pkt *p, uint64_t seq)
+{
+	const uint8_t *msg;
+	size_t len, off = 0, used;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != 53)
+		return;
+	if (p->proto == IPPROTO_UDP) {
+		record_dns_msg(s, p, p->payload, p->payload_len, seq);
+		return;
+	}
+	/* TCP: the length-prefixed messages that start in this segment */
+	while (off < p->payload_len &&
+	       (used = dns_tcp_next(p->payload + off, p->payload_len - off, &msg, &len)) > 0) {
+		record_dns_msg(s, p, msg, len, seq);
+		off += used;
+	}
 }
 
 static void dispatch(struct sensor *s, int dlt, const struct capture_pkt *cp)
