@@ -46,6 +46,7 @@ enum {
 #define FLOW_F_RST         0x04 /* either side sent a RST */
 #define FLOW_F_ROLES_FIXED 0x08 /* set by the owner once something naming the roles was written */
 #define FLOW_F_SWAPPED     0x10 /* the roles were swapped by a late SYN */
+#define FLOW_F_NAMES_DIR   0x20 /* names_dir is decided (see struct flow) */
 
 struct flow_dir {
 	uint64_t packets;
@@ -94,6 +95,7 @@ struct flow {
 	struct names_state names;
 	struct dpi_flow dpi;
 	struct flow_match match; /* alert state: the verdict's generation, alerts raised */
+	uint8_t names_dir; /* direction the name parsers follow once FLOW_F_NAMES_DIR is set */
 	uint16_t dns_seq_ok;      /* bit per direction: dns_next_seq[] is known */
 	uint32_t dns_next_seq[2]; /* DNS over TCP: sequence number of the next message */
 	char community_id[COMMUNITY_ID_SIZE]; /* "" until first needed */

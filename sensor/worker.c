@@ -588,6 +588,22 @@ static void worker_name_emit(void *arg, enum names_kind kind, const uint8_t *nam
 	        c);
 }
 
+/*
+ * Which packets the name parsers see: a ClientHello, HTTP request or QUIC Initial comes from
+ * the client. That is the initiator when the roles came from a SYN or the DNS QR bit; when they
+ * came from a weaker rule (the port rule, or the first packet — e.g. a capture that starts at
+ * the SYN-ACK), either side may turn out to be the client, so both are offered until a parser
+ * recognises one side's payload.
+ */
+static bool worker_names_follow(const struct flow *f, uint8_t dir)
+{
+	if (f->flags & FLOW_F_NAMES_DIR)
+		return dir == f->names_dir;
+	if (dir == FLOW_DIR_SRC)
+		return true;
+	return f->init_rule == FLOW_INIT_FIRST || f->init_rule == FLOW_INIT_PORT;
+}
+
 void worker_packet(struct worker *w, const struct pkt *p, uint64_t seq)
 {
 	struct flow_hit hit;
@@ -616,10 +632,16 @@ void worker_packet(struct worker *w, const struct pkt *p, uint64_t seq)
 	}
 	if (ports && (p->sport == 53 || p->dport == 53))
 		worker_dns(w, f, hit.dir, p, seq);
-	if (ports && hit.dir == FLOW_DIR_SRC && !names_is_done(&f->names)) {
+	if (ports && !names_is_done(&f->names) && worker_names_follow(f, hit.dir)) {
 		struct worker_emit e = { .w = w, .f = f, .p = p };
 
 		names_initiator_payload(w->names, &f->names, p, worker_name_emit, &e);
+		/* the side whose payload a parser recognised is the one to follow from now on */
+		if (!(f->flags & FLOW_F_NAMES_DIR) && f->names.proto != 0 &&
+		    !names_is_done(&f->names)) {
+			f->flags |= FLOW_F_NAMES_DIR;
+			f->names_dir = hit.dir;
+		}
 	}
 	if (++w->since_publish >= WORKER_PUBLISH_EVERY)
 		worker_publish(w);
