@@ -1,0 +1,51 @@
+# Integration tests of tipoff-sensor on real captures (Python 3 + pytest, Debian packages).
+# test_live* and bench* files belong to other fragments.
+#
+# The interpreter must have pytest: prefer the system python3 (Debian's python3-pytest) over
+# whatever python3 comes first on PATH (pyenv and virtualenvs often lack it).
+if(NOT TIPOFF_PYTHON3)
+	find_program(_tipoff_path_python3 python3)
+	foreach(_py /usr/bin/python3 ${_tipoff_path_python3})
+		if(EXISTS "${_py}")
+			execute_process(COMMAND "${_py}" -c "import pytest"
+				RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+			if(_rc EQUAL 0)
+				set(TIPOFF_PYTHON3 "${_py}" CACHE FILEPATH "python3 with pytest for integration tests")
+				break()
+			endif()
+		endif()
+	endforeach()
+endif()
+
+if(NOT TIPOFF_PYTHON3)
+	message(WARNING "no python3 with pytest found: sensor integration tests not registered "
+		"(Debian: apt-get install python3-pytest)")
+else()
+	set(_tipoff_it_env
+		"TIPOFF_SENSOR=$<TARGET_FILE:tipoff-sensor>"
+		"TIPOFF_CORPUS=${TIPOFF_CORPUS}"
+		"PYTHONDONTWRITEBYTECODE=1")
+	# name, file, timeout (s)
+	set(_tipoff_it_tests
+		"sensor_pcaps_fast\;test_pcaps_fast.py\;300"
+		"sensor_bad_input\;test_bad_input.py\;900"
+		"sensor_workers\;test_workers.py\;900"
+		"sensor_tshark_agreement\;test_tshark_agreement.py\;1800"
+		"sensor_corpus_sanitizer\;test_corpus_sanitizer.py\;3600")
+	foreach(_t IN LISTS _tipoff_it_tests)
+		list(GET _t 0 _name)
+		list(GET _t 1 _file)
+		list(GET _t 2 _timeout)
+		add_test(NAME ${_name}
+			COMMAND ${TIPOFF_PYTHON3} -m pytest -q -p no:cacheprovider
+				${CMAKE_CURRENT_SOURCE_DIR}/${_file}
+			WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+		set_tests_properties(${_name} PROPERTIES
+			ENVIRONMENT "${_tipoff_it_env}"
+			LABELS integration
+			TIMEOUT ${_timeout})
+	endforeach()
+	# The corpus-wide tests read ~900 files with 2 processes each: never two at once.
+	set_tests_properties(sensor_tshark_agreement sensor_corpus_sanitizer PROPERTIES
+		RESOURCE_LOCK tipoff_corpus)
+endif()
