@@ -789,6 +789,43 @@ static enum step decode_tcp(struct decoder *d, struct cursor *c, uint32_t l4_wir
 	return STEP_OK;
 }
 
+/*
+ * The request type of an ICMP request/reply pair (echo, timestamp, information, address mask,
+ * router solicitation/advertisement; ICMPv6 echo, MLD query/report, router and neighbour
+ * discovery, node information, home agent discovery, mobile prefix), else the type itself.
+ */
+static uint8_t decode_icmp_request_type(uint8_t type, bool v6)
+{
+	if (!v6) {
+		switch (type) {
+		case 0:
+			return 8;
+		case 14:
+		case 16:
+		case 18:
+			return (uint8_t)(type - 1);
+		case 9:
+			return 10;
+		default:
+			return type;
+		}
+	}
+	switch (type) {
+	case 129:
+		return 128;
+	case 131:
+		return 130;
+	case 134:
+	case 136:
+	case 140:
+	case 145:
+	case 147:
+		return (uint8_t)(type - 1);
+	default:
+		return type;
+	}
+}
+
 /* ICMP (RFC 792) and ICMPv6 (RFC 4443): type and code stand in for the ports. */
 static enum step decode_icmp(struct decoder *d, struct cursor *c, uint32_t l4_wire, bool v6)
 {
@@ -803,8 +840,13 @@ static enum step decode_icmp(struct decoder *d, struct cursor *c, uint32_t l4_wi
 		return decode_fail(d, DECODE_icmp_error, STEP_SKIP);
 	out->icmp_type = type;
 	out->icmp_code = code;
-	out->sport = type;
-	out->dport = code;
+	/*
+	 * The "ports" of an ICMP packet are its request type on both ends, so that a request and
+	 * its reply (and both directions of other exchanges) meet in one flow; the real type and
+	 * code stay in icmp_type/icmp_code.
+	 */
+	out->sport = decode_icmp_request_type(type, v6);
+	out->dport = out->sport;
 	out->payload = cursor_ptr(c);
 	out->payload_len = (uint32_t)cursor_left(c);
 	out->payload_wire_len = l4_wire - 8;
