@@ -161,7 +161,7 @@ static bool dnsmem_add(struct dnsmem_hit *dst, const char *name, size_t len, boo
 
 void dnsmem_record(struct dnsmem *m, const struct addr *host, const struct addr *addr,
 		   const char *const *names, const size_t *lens, unsigned n, uint64_t seq,
-		   uint64_t expires_ns)
+		   uint64_t now_ns, uint64_t expires_ns)
 {
 	uint32_t b = dnsmem_hash(host, addr) & m->nbuckets_mask;
 	size_t base = (size_t)b * DNSMEM_WAYS;
@@ -213,19 +213,29 @@ void dnsmem_record(struct dnsmem *m, const struct addr *host, const struct addr 
 	if (have_old) {
 		int map[DNSMEM_MAX_NAMES]; /* old index -> index in rec, -1 when dropped */
 		unsigned nnew = rec.hit.nnames;
+		unsigned kept_old = 0; /* bit per new name that keeps an earlier tie */
 
 		for (unsigned i = 0; i < old.hit.nnames; i++) {
 			const char *nm = old.hit.names + old.hit.off[i];
 			unsigned fresh = rec.hit.nnames;
 
 			map[i] = -1;
-			/* A name tied again by the new answer keeps only the new tie. */
+			/* A name tied again: one tie, from the earlier answer while that one is still
+			 * live (so flows between the two answers stay explained), to the later expiry. */
 			for (unsigned j = 0; j < nnew; j++)
 				if (rec.hit.len[j] == old.hit.len[i] &&
 				    memcmp(rec.hit.names + rec.hit.off[j], nm, old.hit.len[i]) == 0)
 					map[i] = (int)j;
-			if (map[i] >= 0)
+			if (map[i] >= 0) {
+				if (old.hit.expires_ns[i] >= now_ns &&
+				    old.hit.seq[i] < rec.hit.seq[map[i]]) {
+					rec.hit.seq[map[i]] = old.hit.seq[i];
+					if (old.hit.expires_ns[i] > rec.hit.expires_ns[map[i]])
+						rec.hit.expires_ns[map[i]] = old.hit.expires_ns[i];
+					kept_old |= 1u << map[i];
+				}
 				continue;
+			}
 			if (dnsmem_add(&rec.hit, nm, old.hit.len[i], old.hit.is_question[i],
 				       fresh, old.hit.seq[i], old.hit.expires_ns[i], &used))
 				map[i] = (int)fresh;
@@ -236,7 +246,8 @@ void dnsmem_record(struct dnsmem *m, const struct addr *host, const struct addr 
 		for (unsigned i = 0; i < old.hit.nnames; i++) {
 			int q = map[old.hit.question[i]];
 
-			if (map[i] >= (int)nnew)
+			if (map[i] >= (int)nnew || (map[i] >= 0 && (kept_old & 1u << map[i]) &&
+						    !rec.hit.is_question[map[i]]))
 				rec.hit.question[map[i]] = (uint16_t)(q >= 0 ? q : map[i]);
 		}
 	}
@@ -273,9 +284,20 @@ bool dnsmem_lookup(const struct dnsmem *m, const struct addr *host, const struct
 				   rec.hit.is_question[k], out->nnames, rec.hit.seq[k],
 				   rec.hit.expires_ns[k], &used);
 		}
-		for (unsigned k = 0; k < rec.hit.nnames; k++)
-			if (map[k] >= 0 && map[rec.hit.question[k]] >= 0)
-				out->question[map[k]] = (uint16_t)map[rec.hit.question[k]];
+		for (unsigned k = 0; k < rec.hit.nnames; k++) {
+			int q;
+
+			if (map[k] < 0)
+				continue;
+			q = map[rec.hit.question[k]];
+			/* its own question lapsed: the newest question that qualifies (a name
+			 * tied by two answers was reached from either) */
+			for (unsigned j = 0; q < 0 && j < out->nnames; j++)
+				if (out->is_question[j])
+					q = (int)j;
+			if (q >= 0)
+				out->question[map[k]] = (uint16_t)q;
+		}
 		return out->nnames > 0;
 	}
 	return false;

@@ -52,13 +52,15 @@ void dnsmem_free(struct dnsmem *m); /* accepts NULL; no reader may be using it *
 /*
  * Writer only: tie answer address addr, for asking host, to names[0..n) (names[0] the
  * question name, then the CNAME chain that led to addr; each normalised, lens in lens[]),
- * created by the message read as number seq, valid until expires_ns (packet time). Ties of an
- * existing entry for the same (host, addr) are kept behind the new ones while room lasts (the
- * oldest fall off first). Never allocates.
+ * created by the message read as number seq at packet time now_ns, valid until expires_ns.
+ * Ties of an existing entry for the same (host, addr) are kept behind the new ones while room
+ * lasts (the oldest fall off first). A name tied again while its earlier tie is still live
+ * keeps the earlier sequence number (flows in between stay explained) and the later expiry.
+ * Never allocates.
  */
 void dnsmem_record(struct dnsmem *m, const struct addr *host, const struct addr *addr,
 		   const char *const *names, const size_t *lens, unsigned n, uint64_t seq,
-		   uint64_t expires_ns);
+		   uint64_t now_ns, uint64_t expires_ns);
 
 /*
  * Any thread: the names tied to (host, addr) by answers read before sequence number

@@ -80,7 +80,7 @@ void dnsrec_record(struct dnsmem *mem, const struct dns_msg *m, const struct add
 			lens[n++] = owner_norm[i].len;
 		}
 		ttl_ns = (uint64_t)rr->ttl * 1000000000ull;
-		dnsmem_record(mem, asker, &rr->ip, names, lens, n, seq,
+		dnsmem_record(mem, asker, &rr->ip, names, lens, n, seq, ts_ns,
 			      ts_ns + (ttl_ns > DNSREC_MIN_TTL_NS ? ttl_ns : DNSREC_MIN_TTL_NS));
 	}
 }

@@ -26,14 +26,21 @@ static struct addr v4(uint32_t x)
 	return a;
 }
 
-static void record1(struct dnsmem *m, uint32_t host, uint32_t addr, const char *q,
-		    const char *cname, uint64_t seq, uint64_t exp)
+static void record_at(struct dnsmem *m, uint32_t host, uint32_t addr, const char *q,
+		      const char *cname, uint64_t seq, uint64_t now, uint64_t exp)
 {
 	const char *names[2] = { q, cname };
 	size_t lens[2] = { strlen(q), cname ? strlen(cname) : 0 };
 	struct addr h = v4(host), a = v4(addr);
 
-	dnsmem_record(m, &h, &a, names, lens, cname ? 2 : 1, seq, exp);
+	dnsmem_record(m, &h, &a, names, lens, cname ? 2 : 1, seq, now, exp);
+}
+
+/* Record at packet time 0 (the tests that do not care about re-ties). */
+static void record1(struct dnsmem *m, uint32_t host, uint32_t addr, const char *q,
+		    const char *cname, uint64_t seq, uint64_t exp)
+{
+	record_at(m, host, addr, q, cname, seq, 0, exp);
 }
 
 static bool has_name(const struct dnsmem_hit *hit, const char *name, const char *question)
@@ -101,6 +108,30 @@ static void test_second_answer_for_same_address_keeps_first_name(void)
 	CHECK(dnsmem_lookup(m, &h, &a, 21, 1500, &hit));
 	CHECK_EQ(hit.nnames, 1);
 	CHECK(has_name(&hit, "benign.example", "benign.example"));
+	dnsmem_free(m);
+}
+
+static void test_name_tied_again_keeps_its_earlier_live_tie(void)
+{
+	struct dnsmem *m = dnsmem_new(1024);
+	struct dnsmem_hit hit;
+	struct addr h = v4(1), a = v4(2);
+
+	/* img.example and js.example both lead to cdn.example at the same address */
+	record_at(m, 1, 2, "img.example", "cdn.example", 10, 0, 1000);
+	record_at(m, 1, 2, "js.example", "cdn.example", 20, 5, 2000);
+	/* a flow between the two answers is still explained by the first one */
+	CHECK(dnsmem_lookup(m, &h, &a, 15, 6, &hit));
+	CHECK(has_name(&hit, "cdn.example", "js.example") || has_name(&hit, "cdn.example", "img.example"));
+	CHECK(has_name(&hit, "img.example", "img.example"));
+	/* and the tie lasts until the later expiry */
+	CHECK(dnsmem_lookup(m, &h, &a, 25, 1500, &hit));
+	CHECK(has_name(&hit, "cdn.example", "js.example") || has_name(&hit, "cdn.example", "img.example"));
+
+	/* near miss: once the first tie has lapsed, a new answer starts a new tie */
+	record_at(m, 1, 2, "late.example", "cdn.example", 30, 2500, 5000);
+	CHECK(!dnsmem_lookup(m, &h, &a, 25, 2400, &hit));
+	CHECK(dnsmem_lookup(m, &h, &a, 31, 2600, &hit));
 	dnsmem_free(m);
 }
 
@@ -241,6 +272,7 @@ int main(int argc, char **argv)
 	RUN(test_tie_is_per_asking_host);
 	RUN(test_tie_counts_only_for_later_packets_and_until_expiry);
 	RUN(test_second_answer_for_same_address_keeps_first_name);
+	RUN(test_name_tied_again_keeps_its_earlier_live_tie);
 	RUN(test_lookups_match_naive_list_without_eviction);
 	RUN(test_full_table_evicts_oldest_and_counts);
 	RUN(test_readers_never_see_torn_entries);

@@ -190,7 +190,7 @@ static void test_dns_memory_ties_answer_to_asking_host(void)
 	struct match_flow f = { .init = host, .resp = cdn, .first_seq = 50, .ts_ns = 1 };
 	static struct got g;
 
-	dnsmem_record(m, &host, &cdn, names, lens, 2, 40, 3600000000000ull);
+	dnsmem_record(m, &host, &cdn, names, lens, 2, 40, 0, 3600000000000ull);
 	g.n = 0;
 	match_flow_ends(&env_plain, snap, m, &f, collect, &g);
 	CHECK_STR(joined(&g), "contact p1 evil.example 10.1.0.0/16 via www.evil.example");
