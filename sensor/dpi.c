@@ -1,9 +1,10 @@
 /*
  * nDPI adapter (the only file that includes nDPI): one detection module per worker and a
  * pool of nDPI flow states with a free list. A flow takes a state at its first packet and
- * returns it as soon as nDPI has classified it and wants no extra packets, or after
- * DPI_MAX_PACKETS packets (then giving up with nDPI's port-based guess), so the pool only
- * needs to cover the flows still being classified. Called by the owning worker only.
+ * returns it as soon as nDPI has classified it and wants no extra packets (or none that could
+ * still change the protocol name: dpi_name_is_final), or after DPI_MAX_PACKETS packets (then
+ * giving up with nDPI's port-based guess), so the pool only needs to cover the flows still
+ * being classified. Called by the owning worker only.
  */
 #include "sensor/dpi.h"
 
@@ -12,6 +13,14 @@
 #include <string.h>
 
 #include <ndpi_api.h>
+
+#define DPI_NAME_CACHE 256 /* network.protocol texts remembered, by (master, app) */
+
+struct dpi_name_slot {
+	uint16_t master, app;
+	uint8_t len; /* 0: empty (every name has at least one character) */
+	char name[DPI_NAME_SIZE];
+};
 
 struct dpi_ctx {
 	struct ndpi_detection_module_struct *mod;
@@ -22,6 +31,7 @@ struct dpi_ctx {
 	uint8_t *in_use;     /* per state: 1 while a flow holds it (freed by dpi_free if left) */
 	uint32_t nfree;
 	uint64_t n[DPI_NCOUNTERS];
+	struct dpi_name_slot names[DPI_NAME_CACHE]; /* direct-mapped */
 };
 
 /* nDPI's module initialisation must not run in parallel (ndpi_api.h). */
@@ -111,6 +121,22 @@ static void dpi_release(struct dpi_ctx *ctx, struct dpi_flow *df)
 	df->status = DPI_DONE;
 }
 
+/*
+ * After detection nDPI may want extra packets; whether they can still change the flow's
+ * protocol name (all we take from nDPI) depends on the protocol. TLS goes on to the server's
+ * certificate, whose names only count (nDPI 4.2 processCertificate) when the ClientHello's
+ * SNI did not already name the subprotocol: once it did, the rest of the handshake (JA3S,
+ * certificate hashing) changes nothing we read. Other protocols (HTTP responses, DNS answers,
+ * QUIC hellos spread over several Initials) can still change the name and keep going.
+ */
+static bool dpi_name_is_final(const struct ndpi_flow_struct *st, ndpi_protocol proto)
+{
+	bool tls = proto.master_protocol == NDPI_PROTOCOL_TLS ||
+	           proto.app_protocol == NDPI_PROTOCOL_TLS;
+
+	return tls && st->protos.tls_quic.subprotocol_detected;
+}
+
 static void dpi_give_up(struct dpi_ctx *ctx, struct dpi_flow *df)
 {
 	uint8_t guessed = 0;
@@ -151,7 +177,7 @@ void dpi_packet(struct dpi_ctx *ctx, struct dpi_flow *df, const struct pkt *p)
 			ctx->n[DPI_C_dpi_flows_detected]++;
 		df->detected = true;
 		dpi_store(df, proto);
-		if (!ndpi_extra_dissection_possible(ctx->mod, st)) {
+		if (dpi_name_is_final(st, proto) || !ndpi_extra_dissection_possible(ctx->mod, st)) {
 			dpi_release(ctx, df);
 			return;
 		}
@@ -172,16 +198,16 @@ void dpi_end(struct dpi_ctx *ctx, struct dpi_flow *df)
 	dpi_release(ctx, df);
 }
 
-size_t dpi_flow_name(struct dpi_ctx *ctx, const struct dpi_flow *df, char *buf, size_t size)
+/* nDPI's name of (master, app) in lower case into buf[size]; returns the length. */
+static size_t dpi_make_name(struct dpi_ctx *ctx, uint16_t master, uint16_t app, char *buf,
+                            size_t size)
 {
 	ndpi_protocol proto;
 	size_t n;
 
 	memset(&proto, 0, sizeof(proto));
-	proto.master_protocol = df->master;
-	proto.app_protocol = df->app;
-	if (size == 0)
-		return 0;
+	proto.master_protocol = master;
+	proto.app_protocol = app;
 	buf[0] = '\0';
 	ndpi_protocol2name(ctx->mod, proto, buf, (u_int)size);
 	buf[size - 1] = '\0';
@@ -189,5 +215,27 @@ size_t dpi_flow_name(struct dpi_ctx *ctx, const struct dpi_flow *df, char *buf, 
 	for (size_t i = 0; i < n; i++)
 		if (buf[i] >= 'A' && buf[i] <= 'Z')
 			buf[i] = (char)(buf[i] - 'A' + 'a');
+	return n;
+}
+
+size_t dpi_flow_name(struct dpi_ctx *ctx, const struct dpi_flow *df, char *buf, size_t size)
+{
+	/* called for every flow record: remember the text rather than snprintf it each time */
+	struct dpi_name_slot *s = &ctx->names[(df->master * 31u + df->app) % DPI_NAME_CACHE];
+	size_t n;
+
+	if (size == 0)
+		return 0;
+	if (s->len == 0 || s->master != df->master || s->app != df->app) {
+		n = dpi_make_name(ctx, df->master, df->app, s->name, sizeof(s->name));
+		if (n == 0)
+			return dpi_make_name(ctx, df->master, df->app, buf, size);
+		s->master = df->master;
+		s->app = df->app;
+		s->len = (uint8_t)n;
+	}
+	n = s->len < size ? s->len : size - 1;
+	memcpy(buf, s->name, n);
+	buf[n] = '\0';
 	return n;
 }

@@ -126,9 +126,9 @@ int names_quic_decrypt_initial(const uint8_t *pkt, size_t len, uint8_t *out, siz
 			       size_t *consumed);
 
 /*
- * The libcrypto state for QUIC Initial decryption (HMAC, AES-128-ECB, AES-128-GCM contexts),
- * created once per worker; names_ctx holds one. names_quic_decrypt_initial above creates one
- * per call and is meant for tests only.
+ * The libcrypto state for QUIC Initial decryption (HMAC, AES-128-ECB, AES-128-GCM contexts)
+ * and a small cache of the Initial keys last derived, created once per worker; names_ctx
+ * holds one. names_quic_decrypt_initial above creates one per call and is meant for tests only.
  */
 struct names_quic_crypto;
 struct names_quic_crypto *names_quic_crypto_new(void); /* NULL on allocation failure */
@@ -142,7 +142,10 @@ struct names_quic_keys {
 	uint8_t hp[16];     /* header protection key */
 };
 
-/* Derive the client Initial keys for version and dcid. Returns 0, or -1 for an unknown version. */
+/*
+ * Derive the client Initial keys for version and dcid (or take them from qc's cache). Returns
+ * 0, or -1 for an unknown version.
+ */
 int names_quic_initial_keys(struct names_quic_crypto *qc, uint32_t version, const uint8_t *dcid,
 			    size_t dcid_len, struct names_quic_keys *out);
 

@@ -243,8 +243,9 @@ static void obs_put_addr(struct obs_ctx *o, const struct addr *a)
 	char buf[64];
 	const char *s = addr_str(a, buf, sizeof(buf));
 
+	/* hex digits, '.' and ':' only: nothing to escape */
 	obs_putc(o, '"');
-	obs_put_text(o, s, strlen(s));
+	obs_put(o, s, strlen(s));
 	obs_putc(o, '"');
 }
 
@@ -386,8 +387,10 @@ static void obs_network(struct obs_ctx *o, uint8_t proto, const char *community_
 	OBS_PUTL(o, ",\"network\":{\"transport\":");
 	obs_put_transport(o, proto);
 	if (community_id != NULL && community_id[0] != '\0') {
-		OBS_PUTL(o, ",\"community_id\":");
-		obs_put_str(o, community_id);
+		/* "1:" and base64 (community_id.c): nothing to escape */
+		OBS_PUTL(o, ",\"community_id\":\"");
+		obs_put(o, community_id, strlen(community_id));
+		obs_putc(o, '"');
 	}
 }
 
