@@ -730,8 +730,11 @@ static void pace(struct sensor *s, uint64_t ts_ns)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		now_ns = (uint64_t)now.tv_sec * NS + (uint64_t)now.tv_nsec;
 	}
-	if (s->rules != NULL && !s->threaded)
+	if (s->rules != NULL && !s->threaded) {
 		matcher_reader_online();
+		/* the snapshot held before going offline may have been freed by a reload */
+		worker_quiescent(s->slot[0].w);
+	}
 }
 
 /* Read one capture handle to its end (or until stopped). Returns false on a read error. */

@@ -408,6 +408,9 @@ static void worker_match_name(struct worker *w, struct flow *f, const struct pkt
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = name[i];
 
+		/* indicators are A-label names: a name with other bytes cannot match one */
+		if (c < 0x21 || c > 0x7e)
+			return;
 		norm[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 	}
 	while (len > 0 && norm[len - 1] == '.')
