@@ -194,7 +194,9 @@ struct matcher__participants {
 	struct matcher__builder *b;
 	struct matcher_errors *errs;
 	struct matcher__load_feed *ids; /* participant id -> builder index */
-	size_t nids;
+	size_t nids, capids;
+	uint32_t *slots;                /* hash index into ids (1 + position; 0 empty) */
+	size_t nslots;                  /* a power of two, > 2 * nids */
 };
 int matcher__load_participants(struct matcher__participants *p, const char *file,
 			       const char *data, size_t len);

@@ -64,26 +64,69 @@ static void perr(struct pfile *f, unsigned line, const char *fmt, ...)
 		f->err = -ENOMEM;
 }
 
+static size_t id_hash(const char *id)
+{
+	size_t h = 14695981039346656037u;
+
+	for (; *id != '\0'; id++) {
+		h ^= (unsigned char)*id;
+		h *= 1099511628211u;
+	}
+	return h;
+}
+
+/* Participant ids are looked up through a hash index: bulk lists hold 100,000 participants. */
 static int find_id(const struct matcher__participants *p, const char *id)
 {
-	for (size_t i = 0; i < p->nids; i++) {
-		if (strcmp(p->ids[i].name, id) == 0)
-			return p->ids[i].idx;
+	if (p->nslots == 0)
+		return -1;
+	for (size_t i = id_hash(id) & (p->nslots - 1); p->slots[i] != 0;
+	     i = (i + 1) & (p->nslots - 1)) {
+		const struct matcher__load_feed *e = &p->ids[p->slots[i] - 1];
+
+		if (strcmp(e->name, id) == 0)
+			return e->idx;
 	}
 	return -1;
 }
 
+static void index_id(struct matcher__participants *p, size_t pos)
+{
+	size_t i = id_hash(p->ids[pos].name) & (p->nslots - 1);
+
+	while (p->slots[i] != 0)
+		i = (i + 1) & (p->nslots - 1);
+	p->slots[i] = (uint32_t)(pos + 1);
+}
+
 static int remember_id(struct matcher__participants *p, const char *id, int idx)
 {
-	struct matcher__load_feed *v = reallocarray(p->ids, p->nids + 1, sizeof(*v));
+	if (p->nids == p->capids) {
+		size_t cap = p->capids ? p->capids * 2 : 64;
+		struct matcher__load_feed *v = reallocarray(p->ids, cap, sizeof(*v));
 
-	if (v == NULL)
+		if (v == NULL)
+			return -ENOMEM;
+		p->ids = v;
+		p->capids = cap;
+	}
+	if ((p->nids + 1) * 2 >= p->nslots) {
+		size_t n = p->nslots ? p->nslots * 2 : 128;
+		uint32_t *slots = calloc(n, sizeof(*slots));
+
+		if (slots == NULL)
+			return -ENOMEM;
+		free(p->slots);
+		p->slots = slots;
+		p->nslots = n;
+		for (size_t i = 0; i < p->nids; i++)
+			index_id(p, i);
+	}
+	p->ids[p->nids].name = strdup(id);
+	if (p->ids[p->nids].name == NULL)
 		return -ENOMEM;
-	p->ids = v;
-	v[p->nids].name = strdup(id);
-	if (v[p->nids].name == NULL)
-		return -ENOMEM;
-	v[p->nids].idx = idx;
+	p->ids[p->nids].idx = idx;
+	index_id(p, p->nids);
 	p->nids++;
 	return 0;
 }
@@ -93,8 +136,10 @@ void matcher__participants_free(struct matcher__participants *p)
 	for (size_t i = 0; i < p->nids; i++)
 		free(p->ids[i].name);
 	free(p->ids);
+	free(p->slots);
 	p->ids = NULL;
-	p->nids = 0;
+	p->slots = NULL;
+	p->nids = p->capids = p->nslots = 0;
 }
 
 static bool valid_id(const char *id)
