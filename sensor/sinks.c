@@ -460,7 +460,10 @@ static void sinks_feed(struct sinks *ss, unsigned i)
 		struct spool_stats st;
 
 		spool_get_stats(s->spool, &st);
-		ss->resend_left[i] = st.backlog_alerts - st.unsent_alerts;
+		/* Lines handed out but unanswered go out again. A failed reconnect sets lost again
+		 * with nothing handed out since the last rewind: keep the count still to resend. */
+		if (st.backlog_alerts - st.unsent_alerts > ss->resend_left[i])
+			ss->resend_left[i] = st.backlog_alerts - st.unsent_alerts;
 		spool_rewind(s->spool);
 		s->lost = false;
 	}

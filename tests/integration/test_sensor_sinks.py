@@ -465,7 +465,6 @@ def test_unix_peer_stopped_and_away_then_back_loses_and_reorders_nothing(stop_aw
 # Bug (sensor/sinks.c): after a lost connection the lines sent again are not counted in
 # `resent` (docs/sinks.md: "lines sent again after a connection was lost"): with 41 lines
 # unanswered at the loss, the final stats show sent 392 = 351 alerts + 41, resent 0.
-@pytest.mark.xfail(strict=True, reason="sinks.c: `resent` stays 0 after a lost connection")
 def test_unix_resent_counts_lines_sent_again_after_lost_connection(stop_away_back):
     r = stop_away_back
     u = [s for s in last_stats(r["err"])["sinks"]["sinks"] if s["name"].startswith("unix:")][0]
