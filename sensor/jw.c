@@ -88,6 +88,26 @@ void jw_str(struct jw *w, const char *s, size_t n)
 	jw_putc(w, '"');
 }
 
+size_t jw_name_byte(uint8_t c, char *out)
+{
+	if (c >= 0x21 && c <= 0x7e && c != '\\') {
+		if (c == '"') {
+			out[0] = '\\';
+			out[1] = '"';
+			return 2;
+		}
+		out[0] = (char)c;
+		return 1;
+	}
+	/* \DDD as in DNS presentation form, the backslash JSON-escaped */
+	out[0] = '\\';
+	out[1] = '\\';
+	out[2] = (char)('0' + c / 100);
+	out[3] = (char)('0' + c / 10 % 10);
+	out[4] = (char)('0' + c % 10);
+	return 5;
+}
+
 void jw_name(struct jw *w, const uint8_t *name, size_t len)
 {
 	size_t run = 0;
@@ -101,17 +121,7 @@ void jw_name(struct jw *w, const uint8_t *name, size_t len)
 			continue;
 		jw_put(w, (const char *)name + run, i - run);
 		run = i + 1;
-		if (c == '"') {
-			jw_put(w, "\\\"", 2);
-			continue;
-		}
-		/* \DDD as in DNS presentation form, the backslash JSON-escaped */
-		esc[0] = '\\';
-		esc[1] = '\\';
-		esc[2] = (char)('0' + c / 100);
-		esc[3] = (char)('0' + c / 10 % 10);
-		esc[4] = (char)('0' + c % 10);
-		jw_put(w, esc, 5);
+		jw_put(w, esc, jw_name_byte(c, esc));
 	}
 	jw_put(w, (const char *)name + run, len - run);
 	jw_putc(w, '"');
@@ -140,9 +150,8 @@ static void jw_digits(char *out, unsigned v, unsigned n)
 	}
 }
 
-size_t jw_time_text(uint64_t ts_ns, char *out)
+void jw_sec_text(uint64_t sec, char *out)
 {
-	uint64_t sec = ts_ns / 1000000000u;
 	unsigned y, mo, d, s = (unsigned)(sec % 86400);
 
 	jw_civil(sec / 86400, &y, &mo, &d);
@@ -157,9 +166,19 @@ size_t jw_time_text(uint64_t ts_ns, char *out)
 	jw_digits(out + 14, s / 60 % 60, 2);
 	out[16] = ':';
 	jw_digits(out + 17, s % 60, 2);
-	out[19] = '.';
-	jw_digits(out + 20, (unsigned)(ts_ns % 1000000000u / 1000u), 6);
-	out[26] = 'Z';
+}
+
+void jw_usec_text(uint64_t ts_ns, char *out)
+{
+	out[0] = '.';
+	jw_digits(out + 1, (unsigned)(ts_ns % 1000000000u / 1000u), 6);
+	out[7] = 'Z';
+}
+
+size_t jw_time_text(uint64_t ts_ns, char *out)
+{
+	jw_sec_text(ts_ns / 1000000000u, out);
+	jw_usec_text(ts_ns, out + 19);
 	out[27] = '\0';
 	return 27;
 }

@@ -73,4 +73,13 @@ void jw_transport(struct jw *w, uint8_t proto);
 /* RFC 3339 text of ts_ns into buf (>= 28 bytes); returns 27. */
 size_t jw_time_text(uint64_t ts_ns, char *buf);
 
+/* "YYYY-MM-DDTHH:MM:SS" of sec (seconds since the epoch) into out (19 bytes, no NUL). */
+void jw_sec_text(uint64_t sec, char *out);
+
+/* Microseconds part ".uuuuuuZ" of ts_ns into out (8 bytes, no NUL). */
+void jw_usec_text(uint64_t ts_ns, char *out);
+
+/* The JSON text of one byte of a name as seen (see jw_name) into out (<= 5 bytes). */
+size_t jw_name_byte(uint8_t c, char *out);
+
 #endif

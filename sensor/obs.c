@@ -3,11 +3,13 @@
  * A line is appended field by field into the worker's buffer with bounds checks that only
  * set an overflow flag; a line that overflowed is dropped whole, so output is always valid
  * JSON. Text from the wire goes through obs_put_name (\DDD for anything unusual), text we
- * produce or configure through obs_put_text (JSON escapes).
+ * produce or configure through obs_put_str (JSON escapes); the writer is sensor/jw.h.
  */
 #include "sensor/obs.h"
+#include "sensor/jw.h"
 
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,139 +17,44 @@
 #include <unistd.h>
 
 struct obs_ctx {
-	char *buf; /* the line being built */
-	size_t cap;
-	size_t len;
-	bool over; /* the line did not fit */
+	struct jw w; /* the line being built (buffer owned by the ctx) */
 	obs_line_fn *line;
 	void *arg;
 	char id_prefix[48]; /* "<run>-<worker>-" */
 	size_t id_prefix_len;
 	uint64_t seq;   /* event.id counter */
-	char *observer; /* observer.name, JSON-escaped */
+	char *observer; /* observer.name as a JSON string (quoted, escaped) */
 	size_t observer_len;
 	uint64_t sec_cached; /* second of sec_text, UINT64_MAX when none */
 	char sec_text[20];   /* "YYYY-MM-DDTHH:MM:SS" */
 };
 
-static void obs_put(struct obs_ctx *o, const char *s, size_t n)
+static inline void obs_put(struct obs_ctx *o, const char *s, size_t n)
 {
-	if (o->over || n > o->cap - o->len) {
-		o->over = true;
-		return;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
+	jw_put(&o->w, s, n);
 }
 
 #define OBS_PUTL(o, lit) obs_put((o), (lit), sizeof(lit) - 1)
 
-static void obs_putc(struct obs_ctx *o, char c)
+static inline void obs_putc(struct obs_ctx *o, char c)
 {
-	if (o->over || o->len == o->cap) {
-		o->over = true;
-		return;
-	}
-	o->buf[o->len++] = c;
+	jw_putc(&o->w, c);
 }
 
-static size_t obs_u64_text(uint64_t v, char *out)
+static inline void obs_put_u64(struct obs_ctx *o, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
+	jw_u64(&o->w, v);
 }
 
-static void obs_put_u64(struct obs_ctx *o, uint64_t v)
-{
-	char tmp[20];
-
-	obs_put(o, tmp, obs_u64_text(v, tmp));
-}
-
-/* JSON string contents for text we made or configured: escapes '"', '\' and non-ASCII. */
-static void obs_put_text(struct obs_ctx *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			continue;
-		obs_put(o, s + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			obs_put(o, esc, 2);
-		} else {
-			esc[0] = '\\';
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			obs_put(o, esc, 6);
-		}
-	}
-	obs_put(o, s + run, n - run);
-}
-
+/* A JSON string of text we made or configured. */
 static void obs_put_str(struct obs_ctx *o, const char *s)
 {
-	obs_putc(o, '"');
-	obs_put_text(o, s, strlen(s));
-	obs_putc(o, '"');
-}
-
-/* One byte of a name as seen: its JSON text into out (<= 5 chars), returns the length. */
-static size_t obs_name_byte(uint8_t c, char *out)
-{
-	if (c >= 0x21 && c <= 0x7e && c != '\\') {
-		if (c == '"') {
-			out[0] = '\\';
-			out[1] = '"';
-			return 2;
-		}
-		out[0] = (char)c;
-		return 1;
-	}
-	/* \DDD as in DNS presentation form; the backslash itself JSON-escaped */
-	out[0] = '\\';
-	out[1] = '\\';
-	out[2] = (char)('0' + c / 100);
-	out[3] = (char)('0' + c / 10 % 10);
-	out[4] = (char)('0' + c % 10);
-	return 5;
+	jw_str(&o->w, s, strlen(s));
 }
 
 static void obs_put_name(struct obs_ctx *o, const uint8_t *name, size_t len)
 {
-	size_t run = 0;
-
-	obs_putc(o, '"');
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = name[i];
-		char esc[5];
-
-		if (c >= 0x21 && c <= 0x7e && c != '\\' && c != '"')
-			continue;
-		obs_put(o, (const char *)name + run, i - run);
-		run = i + 1;
-		obs_put(o, esc, obs_name_byte(c, esc));
-	}
-	obs_put(o, (const char *)name + run, len - run);
-	obs_putc(o, '"');
+	jw_name(&o->w, name, len);
 }
 
 size_t obs_escape_name(const uint8_t *name, size_t len, char *buf, size_t size)
@@ -156,7 +63,7 @@ size_t obs_escape_name(const uint8_t *name, size_t len, char *buf, size_t size)
 
 	for (size_t i = 0; i < len; i++) {
 		char esc[5];
-		size_t n = obs_name_byte(name[i], esc);
+		size_t n = jw_name_byte(name[i], esc);
 
 		if (size > 0 && need + n < size)
 			memcpy(buf + need, esc, n);
@@ -169,55 +76,9 @@ size_t obs_escape_name(const uint8_t *name, size_t len, char *buf, size_t size)
 	return need;
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's algorithm). */
-static void obs_civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
-{
-	uint64_t z = days + 719468;
-	uint64_t era = z / 146097;
-	uint64_t doe = z - era * 146097;
-	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint64_t mp = (5 * doy + 2) / 153;
-
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (unsigned)(yoe + era * 400 + (*m <= 2));
-}
-
-static void obs_digits(char *out, unsigned v, unsigned n)
-{
-	while (n-- > 0) {
-		out[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-static void obs_sec_text(uint64_t sec, char *out)
-{
-	unsigned y, mo, d, s = (unsigned)(sec % 86400);
-
-	obs_civil(sec / 86400, &y, &mo, &d);
-	obs_digits(out, y % 10000, 4);
-	out[4] = '-';
-	obs_digits(out + 5, mo, 2);
-	out[7] = '-';
-	obs_digits(out + 8, d, 2);
-	out[10] = 'T';
-	obs_digits(out + 11, s / 3600, 2);
-	out[13] = ':';
-	obs_digits(out + 14, s / 60 % 60, 2);
-	out[16] = ':';
-	obs_digits(out + 17, s % 60, 2);
-}
-
 size_t obs_time_text(uint64_t ts_ns, char *buf)
 {
-	obs_sec_text(ts_ns / 1000000000u, buf);
-	buf[19] = '.';
-	obs_digits(buf + 20, (unsigned)(ts_ns % 1000000000u / 1000u), 6);
-	buf[26] = 'Z';
-	buf[27] = '\0';
-	return 27;
+	return jw_time_text(ts_ns, buf);
 }
 
 static void obs_put_time(struct obs_ctx *o, uint64_t ts_ns)
@@ -226,13 +87,11 @@ static void obs_put_time(struct obs_ctx *o, uint64_t ts_ns)
 	char t[28];
 
 	if (sec != o->sec_cached) {
-		obs_sec_text(sec, o->sec_text);
+		jw_sec_text(sec, o->sec_text);
 		o->sec_cached = sec;
 	}
 	memcpy(t, o->sec_text, 19);
-	t[19] = '.';
-	obs_digits(t + 20, (unsigned)(ts_ns % 1000000000u / 1000u), 6);
-	t[26] = 'Z';
+	jw_usec_text(ts_ns, t + 19);
 	obs_putc(o, '"');
 	obs_put(o, t, 27);
 	obs_putc(o, '"');
@@ -240,36 +99,12 @@ static void obs_put_time(struct obs_ctx *o, uint64_t ts_ns)
 
 static void obs_put_addr(struct obs_ctx *o, const struct addr *a)
 {
-	char buf[64];
-	const char *s = addr_str(a, buf, sizeof(buf));
-
-	/* hex digits, '.' and ':' only: nothing to escape */
-	obs_putc(o, '"');
-	obs_put(o, s, strlen(s));
-	obs_putc(o, '"');
+	jw_addr(&o->w, a);
 }
 
 static void obs_put_transport(struct obs_ctx *o, uint8_t proto)
 {
-	switch (proto) {
-	case IPPROTO_TCP:
-		OBS_PUTL(o, "\"tcp\"");
-		break;
-	case IPPROTO_UDP:
-		OBS_PUTL(o, "\"udp\"");
-		break;
-	case IPPROTO_ICMP:
-		OBS_PUTL(o, "\"icmp\"");
-		break;
-	case IPPROTO_ICMPV6:
-		OBS_PUTL(o, "\"ipv6-icmp\"");
-		break;
-	default:
-		obs_putc(o, '"');
-		obs_put_u64(o, proto);
-		obs_putc(o, '"');
-		break;
-	}
+	jw_transport(&o->w, proto);
 }
 
 static uint64_t obs_run_id(void)
@@ -303,30 +138,31 @@ struct obs_ctx *obs_new(unsigned worker_id, const char *observer_name, size_t li
 
 	if (o == NULL)
 		return NULL;
-	o->cap = line_size != 0 ? line_size : OBS_LINE_MAX;
-	o->buf = malloc(o->cap);
-	if (o->buf == NULL)
+	line_size = line_size != 0 ? line_size : OBS_LINE_MAX;
+	o->w.buf = malloc(line_size);
+	if (o->w.buf == NULL)
 		goto out_free;
+	o->w.cap = line_size;
 	o->line = line;
 	o->arg = arg;
 	o->sec_cached = UINT64_MAX;
 	for (int i = 60; i >= 0; i -= 4)
 		o->id_prefix[n++] = hex[run >> i & 15];
 	o->id_prefix[n++] = '-';
-	n += obs_u64_text(worker_id, o->id_prefix + n);
-	o->id_prefix[n++] = '-';
+	n += (size_t)snprintf(o->id_prefix + n, sizeof(o->id_prefix) - n, "%u-", worker_id);
 	o->id_prefix_len = n;
-	/* observer.name, escaped once: at most 6 output bytes per input byte */
+	/* observer.name, escaped once: quotes and at most 6 output bytes per input byte */
 	if (observer_name == NULL)
 		observer_name = "";
 	olen = strlen(observer_name);
-	o->observer = malloc(olen * 6 + 1);
+	o->observer = malloc(olen * 6 + 2);
 	if (o->observer == NULL)
 		goto out_free;
 	{
-		struct obs_ctx tmp = { .buf = o->observer, .cap = olen * 6 + 1 };
+		struct jw tmp;
 
-		obs_put_text(&tmp, observer_name, olen);
+		jw_init(&tmp, o->observer, olen * 6 + 2);
+		jw_str(&tmp, observer_name, olen);
 		o->observer_len = tmp.len;
 	}
 	return o;
@@ -340,15 +176,15 @@ void obs_free(struct obs_ctx *o)
 	if (o == NULL)
 		return;
 	free(o->observer);
-	free(o->buf);
+	free(o->w.buf);
 	free(o);
 }
 
 /* Start a line: @timestamp, event.kind/dataset/id; leaves the event object open. */
 static void obs_begin(struct obs_ctx *o, uint64_t ts_ns, const char *dataset)
 {
-	o->len = 0;
-	o->over = false;
+	o->w.len = 0;
+	o->w.over = false;
 	OBS_PUTL(o, "{\"@timestamp\":");
 	obs_put_time(o, ts_ns);
 	OBS_PUTL(o, ",\"event\":{\"kind\":\"event\",\"dataset\":\"");
@@ -362,9 +198,9 @@ static void obs_begin(struct obs_ctx *o, uint64_t ts_ns, const char *dataset)
 /* Close the event object and write observer.name. */
 static void obs_observer(struct obs_ctx *o)
 {
-	OBS_PUTL(o, "},\"observer\":{\"name\":\"");
+	OBS_PUTL(o, "},\"observer\":{\"name\":");
 	obs_put(o, o->observer, o->observer_len);
-	OBS_PUTL(o, "\"}");
+	obs_putc(o, '}');
 }
 
 /* "source":{"ip":..,"port":..  (left open) */
@@ -397,11 +233,11 @@ static void obs_network(struct obs_ctx *o, uint8_t proto, const char *community_
 static bool obs_end(struct obs_ctx *o)
 {
 	obs_putc(o, '}');
-	if (o->over)
+	if (o->w.over)
 		return false;
 	o->seq++;
 	if (o->line != NULL)
-		o->line(o->arg, o->buf, o->len);
+		o->line(o->arg, o->w.buf, o->w.len);
 	return true;
 }
 
@@ -523,9 +359,7 @@ static void obs_put_dns_name(struct obs_ctx *o, const struct dns_name *n)
 
 	if (len >= sizeof(text))
 		len = strnlen(text, sizeof(text) - 1);
-	obs_putc(o, '"');
-	obs_put_text(o, text, len);
-	obs_putc(o, '"');
+	jw_str(&o->w, text, len);
 }
 
 static void obs_put_question(struct obs_ctx *o, const struct dns_question *q)
@@ -636,9 +470,8 @@ bool obs_dns(struct obs_ctx *o, const struct pkt *p, const char *community_id,
 			if (dlen > 0) {
 				if (dlen >= sizeof(data))
 					dlen = strnlen(data, sizeof(data) - 1);
-				OBS_PUTL(o, ",\"data\":\"");
-				obs_put_text(o, data, dlen);
-				obs_putc(o, '"');
+				OBS_PUTL(o, ",\"data\":");
+				jw_str(&o->w, data, dlen);
 			}
 			obs_putc(o, '}');
 			any_ip |= rr->data_ok && (rr->type == 1 || rr->type == 28);
