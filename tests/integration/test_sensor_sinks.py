@@ -32,19 +32,18 @@ import time
 
 import pytest
 
+from redis_peer import RedisServer, Resp, free_port, needs_redis
+
 SENSOR = os.environ.get("TIPOFF_SENSOR", "")
 CORPUS = os.environ.get("TIPOFF_CORPUS") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "corpus")
 PCAPS = os.path.join(CORPUS, "pcaps")
-REDIS_SERVER = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or ""
 
 pytestmark = [
     pytest.mark.skipif(not os.access(SENSOR, os.X_OK), reason="TIPOFF_SENSOR not set"),
     pytest.mark.skipif(not shutil.which("tshark"), reason="tshark not installed"),
     pytest.mark.skipif(not os.path.isdir(PCAPS), reason="shared corpus absent"),
 ]
-needs_redis = pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK),
-                                 reason="redis-server not installed")
 
 REDIS_INPUTS = ["ndpi/1kxun.pcap", "ndpi/alexa-app.pcapng"]
 UNIX_INPUT = "ndpi/alexa-app.pcapng"   # 176 s of packet time: ~18 s at --replay-speed 10
@@ -147,80 +146,14 @@ def first_occurrences(seq):
 # ----- Redis -------------------------------------------------------------------------------
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Resp:
-    """A minimal RESP2 client (PING, XRANGE)."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.f = self.s.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
-    def cmd(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.s.sendall(out)
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("redis closed the connection")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("bad RESP reply %r" % line)
-
-
 @pytest.fixture
 def redis(workdir):
-    port = free_port()
-    log = open(os.path.join(workdir, "redis.log"), "w")
-    p = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--daemonize", "no",
-                          "--dir", workdir], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-
-    def ping():
-        try:
-            c = Resp(port)
-            ok = c.cmd("PING") == "PONG"
-            c.close()
-            return ok
-        except OSError:
-            return False
+    r = RedisServer(workdir, free_port())
     try:
-        wait_until(ping, 20, "redis-server to answer PING")
-        yield port
+        r.start()
+        yield r.port
     finally:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        r.stop()
 
 
 @needs_redis

@@ -26,13 +26,12 @@ import time
 
 import pytest
 
+from redis_peer import RedisServer, free_port, needs_redis
+
 DRIVER = os.environ.get("SINK_DRIVER", "")
-REDIS_SERVER = os.environ.get("REDIS_SERVER") or shutil.which("redis-server") or ""
 
 pytestmark = pytest.mark.skipif(not os.access(DRIVER, os.X_OK),
                                 reason="SINK_DRIVER is not set to the sink_driver binary")
-needs_redis = pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK),
-                                 reason="redis-server not installed")
 
 
 def wait_until(pred, timeout=20.0, what="condition"):
@@ -149,112 +148,6 @@ def check_clean(drv):
 
 
 # ----- Redis -------------------------------------------------------------------------------
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Resp:
-    """A minimal RESP2 client (enough for PING, SELECT, XLEN, XRANGE)."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.f = self.s.makefile("rb")
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
-    def cmd(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.s.sendall(out)
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("redis closed the connection")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            return data[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("bad RESP reply %r" % line)
-
-
-class RedisServer:
-    def __init__(self, workdir, port):
-        self.port = port
-        self.dir = workdir
-        self.p = None
-
-    def start(self):
-        log = open(os.path.join(self.dir, "redis-%d.log" % self.port), "a")
-        self.p = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir,
-             "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-        def ping():
-            try:
-                c = Resp(self.port)
-                ok = c.cmd("PING") == "PONG"
-                c.close()
-                return ok
-            except OSError:
-                return False
-        wait_until(ping, 20, "redis-server to answer PING")
-
-    def stop(self):
-        if self.p is not None and self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p = None
-
-    def xrange(self, stream, db=0):
-        c = Resp(self.port)
-        if db:
-            c.cmd("SELECT", db)
-        entries = c.cmd("XRANGE", stream, "-", "+")
-        c.close()
-        out = []
-        for _eid, fields in entries:
-            d = dict(zip(fields[0::2], fields[1::2]))
-            out.append(d[b"alert"].decode())
-        return out
-
-    def xlen(self, stream, db=0):
-        c = Resp(self.port)
-        if db:
-            c.cmd("SELECT", db)
-        n = c.cmd("XLEN", stream)
-        c.close()
-        return n
 
 
 @pytest.fixture
