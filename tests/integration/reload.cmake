@@ -2,20 +2,6 @@
 # sets, a broken one in between; alerts must follow their generation's rules. About 70 s each
 # (the replay is paced), one ctest entry per worker count. Python 3 + pytest.
 if(NOT TIPOFF_PYTHON3)
-	find_program(_tipoff_path_python3 python3)
-	foreach(_py /usr/bin/python3 ${_tipoff_path_python3})
-		if(EXISTS "${_py}")
-			execute_process(COMMAND "${_py}" -c "import pytest"
-				RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
-			if(_rc EQUAL 0)
-				set(TIPOFF_PYTHON3 "${_py}" CACHE FILEPATH "python3 with pytest for integration tests")
-				break()
-			endif()
-		endif()
-	endforeach()
-endif()
-
-if(NOT TIPOFF_PYTHON3)
 	message(WARNING "no python3 with pytest found: reload test not registered")
 else()
 	foreach(_w 1 2)

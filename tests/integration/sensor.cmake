@@ -1,22 +1,6 @@
 # Integration tests of tipoff-sensor on real captures (Python 3 + pytest, Debian packages).
 # test_live* and bench* files belong to other fragments.
-#
-# The interpreter must have pytest: prefer the system python3 (Debian's python3-pytest) over
-# whatever python3 comes first on PATH (pyenv and virtualenvs often lack it).
-if(NOT TIPOFF_PYTHON3)
-	find_program(_tipoff_path_python3 python3)
-	foreach(_py /usr/bin/python3 ${_tipoff_path_python3})
-		if(EXISTS "${_py}")
-			execute_process(COMMAND "${_py}" -c "import pytest"
-				RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
-			if(_rc EQUAL 0)
-				set(TIPOFF_PYTHON3 "${_py}" CACHE FILEPATH "python3 with pytest for integration tests")
-				break()
-			endif()
-		endif()
-	endforeach()
-endif()
-
+# TIPOFF_PYTHON3 (a python3 with pytest) is found in CMakeLists.txt here.
 if(NOT TIPOFF_PYTHON3)
 	message(WARNING "no python3 with pytest found: sensor integration tests not registered "
 		"(Debian: apt-get install python3-pytest)")

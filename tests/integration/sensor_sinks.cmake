@@ -3,20 +3,6 @@
 # reading, goes away and comes back during a paced replay. Needs tshark and the shared corpus
 # (skipped otherwise). Python 3 + pytest.
 if(NOT TIPOFF_PYTHON3)
-	find_program(_tipoff_path_python3 python3)
-	foreach(_py /usr/bin/python3 ${_tipoff_path_python3})
-		if(EXISTS "${_py}")
-			execute_process(COMMAND "${_py}" -c "import pytest"
-				RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
-			if(_rc EQUAL 0)
-				set(TIPOFF_PYTHON3 "${_py}" CACHE FILEPATH "python3 with pytest for integration tests")
-				break()
-			endif()
-		endif()
-	endforeach()
-endif()
-
-if(NOT TIPOFF_PYTHON3)
 	message(WARNING "no python3 with pytest found: sensor sink test not registered")
 else()
 	find_program(TIPOFF_REDIS_SERVER redis-server)
